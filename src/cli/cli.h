@@ -1,0 +1,154 @@
+/* cli.h: the pricewatch CLI's internal interface: context, command table, option resolution and output emitters. */
+#ifndef PW_CLI_CLI_H
+#define PW_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "common/config.h"
+#include "store/private.h"
+#include "store/store.h"
+
+/* Exit codes that scripts can rely on; documented in pricewatch(1). */
+enum cli_exit {
+	CLI_EXIT_OK = 0,
+	CLI_EXIT_NOT_FOUND = 1,    /* unknown listing, or no data in the range asked for */
+	CLI_EXIT_USAGE = 2,
+	CLI_EXIT_UNREACHABLE = 3,  /* cannot reach Redis */
+	CLI_EXIT_ERROR = 4,
+};
+
+enum cli_format { CLI_FORMAT_TABLE = 0, CLI_FORMAT_JSON, CLI_FORMAT_CSV };
+
+/* Environment variable naming the Redis URL (between --redis and the config file in precedence). */
+#define CLI_ENV_REDIS "PRICEWATCH_REDIS"
+
+/* Everything one invocation needs; lives on cli_run's stack. */
+struct cli_ctx {
+	FILE *out;                 /* results (stdout in the real binary) */
+	FILE *err;                 /* "pricewatch: ..." messages (stderr) */
+
+	const char *config_path;   /* -c FILE, or NULL for CONFIG_DEFAULT_PATH */
+	const char *redis_opt;     /* --redis URL, or NULL when not given */
+	enum cli_format format;
+	bool format_set;           /* --json or --csv was given (to catch both at once) */
+
+	struct config cfg;
+	bool cfg_loaded;
+	char *redis_url;           /* resolved URL, owned; "" means the private store */
+	const char *redis_from;    /* "--redis", CLI_ENV_REDIS, the config path or "defaults" */
+
+	struct store *store;       /* opened lazily by cli_store_open */
+	struct private_redis priv;
+	bool priv_used;            /* priv must be released with private_redis_stop */
+};
+
+/* One command, tmux style: each cmd-NAME.c defines one of these. */
+struct cmd_entry {
+	const char *name;
+	const char *alias;         /* may be NULL */
+	const char *usage;         /* arguments after the name, for "usage: pricewatch NAME ..." */
+	const char *summary;       /* one line for the command list */
+	const char *help;          /* option lines for "pricewatch help NAME"; may be NULL */
+	int (*exec)(struct cli_ctx *ctx, int argc, char **argv);   /* argv[0] is the command name */
+};
+
+/* cmd.c */
+extern const struct cmd_entry *const cmd_table[];
+/* Runs one invocation: global options, then the command. Returns an enum cli_exit value. */
+int cli_run(int argc, char **argv, FILE *out, FILE *err);
+/* Finds a command by name, alias or unique prefix; NULL if none (or ambiguous). */
+const struct cmd_entry *cmd_find(const char *name);
+/* Prints "pricewatch: " + message + newline to ctx->err. */
+void cli_error(struct cli_ctx *ctx, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Prints a usage error and "usage: pricewatch NAME USAGE"; returns CLI_EXIT_USAGE. */
+int cli_usage_error(struct cli_ctx *ctx, const struct cmd_entry *entry, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Reports a getopt failure (c is '?' or ':') for entry (NULL: global options); returns CLI_EXIT_USAGE. */
+int cli_option_error(struct cli_ctx *ctx, const struct cmd_entry *entry, int c, char **argv);
+/* Prints the full help of one command to f. */
+void cmd_print_help(FILE *f, const struct cmd_entry *entry);
+/* Sets ctx->format from --json/--csv; false (message printed) when both are given. */
+bool cli_set_format(struct cli_ctx *ctx, enum cli_format format);
+/*
+ * Loads the configuration (once) and resolves the Redis URL with the precedence
+ * --redis > $PRICEWATCH_REDIS > config file > built-in default (private store).
+ * Returns CLI_EXIT_OK or an exit code after printing the error.
+ */
+int cli_resolve(struct cli_ctx *ctx);
+/* Picks the Redis URL by precedence; returns the winner and sets *from to its name. Pure, for tests. */
+const char *cli_pick_redis_url(const char *opt, const char *env, const char *cfg_url,
+    const char *cfg_path, const char **from);
+/* Resolves, starts the private redis-server if needed, and opens the store. Returns an exit code. */
+int cli_store_open(struct cli_ctx *ctx);
+/* Releases the store, the private redis-server (if this process started it) and the config. */
+void cli_ctx_release(struct cli_ctx *ctx);
+/* Returns a copy of a Redis URL with its password replaced by "***", for messages. Caller frees. */
+char *cli_redact_url(const char *url);
+/* Maps a store status to an exit code. */
+int cli_exit_from_store(enum store_status status);
+/*
+ * Parses a --since/--until value: a duration with a unit ("30d", "12h": that long
+ * before now_ms) or an absolute time accepted by time_parse_iso ("2026-01-31",
+ * "2026-01-31T12:00Z", epoch seconds). A bare number is epoch seconds.
+ */
+bool cli_parse_time_arg(const char *text, int64_t now_ms, int64_t *ms_out);
+
+/* output.c */
+/* Display width of a UTF-8 string in terminal columns (wide CJK = 2, combining = 0; bad bytes = 1). */
+size_t out_display_width(const char *s);
+/*
+ * Returns a newly allocated copy of s, safe for a terminal (control characters and
+ * invalid UTF-8 become '?'), cut at a character boundary to at most max_width
+ * columns with a trailing "…" when it was cut. max_width 0 means no limit. Caller frees.
+ */
+char *out_display_clip(const char *s, size_t max_width);
+/* Returns a newly allocated copy with invalid UTF-8 replaced by U+FFFD (JSON must be UTF-8). Caller frees. */
+char *out_utf8_fix(const char *s);
+/* Writes one CSV field with RFC 4180 quoting (only when needed); NULL is an empty field. */
+void out_csv_field(FILE *f, const char *s);
+/* Writes a CSV record of n fields terminated by CRLF. */
+void out_csv_row(FILE *f, const char *const *fields, size_t n);
+
+/* A table built row by row and printed with columns sized by display width. */
+enum out_align { OUT_LEFT = 0, OUT_RIGHT };
+struct out_table {
+	size_t ncols;
+	const char *const *headers;  /* borrowed */
+	const enum out_align *align; /* borrowed; NULL: all left */
+	char **cells;                /* nrows * ncols sanitised copies, owned */
+	size_t nrows, cap;
+};
+void out_table_init(struct out_table *t, size_t ncols, const char *const *headers,
+    const enum out_align *align);
+/* Adds a row of ncols strings (NULL prints as "-"); the strings are copied. */
+void out_table_add(struct out_table *t, const char *const *row);
+/*
+ * Prints the header and rows. When width > 0 the LAST column is clipped so that
+ * lines fit in width columns (never below a few columns); 0 means no clipping.
+ */
+void out_table_print(FILE *f, const struct out_table *t, size_t width);
+void out_table_free(struct out_table *t);
+/* Width for table clipping: fd's terminal width if it is a tty, else $COLUMNS, else 0 (no limit). */
+size_t out_terminal_width(int fd);
+/* Formats a money value as plain decimal ("19.99") into buf; "" when there is no price. */
+void out_money(const struct money *m, char *buf, size_t buflen);
+/* Formats epoch ms as ISO UTC into buf (>= 32 bytes); "" for 0 (never seen). */
+void out_time(int64_t ms, char *buf, size_t buflen);
+
+/* JSON helpers (json-c); each returns a new object owned by the caller (json_object_put). */
+struct json_object;
+struct json_object *out_json_listing(const struct listing *l);
+struct json_object *out_json_history_point(const struct history_point *p);
+/* Writes obj pretty-printed plus a newline and releases it. */
+void out_json_print(FILE *f, struct json_object *obj);
+
+/* cmd-history.c */
+extern const struct cmd_entry cmd_history_entry;
+
+/* cmd-listings.c */
+extern const struct cmd_entry cmd_listings_entry;
+
+#endif

@@ -1,0 +1,26 @@
+# src/cli/local.mk: the pricewatch CLI, one file per command; libpwcli holds all but main() so tests can link it.
+noinst_LIBRARIES += src/cli/libpwcli.a
+src_cli_libpwcli_a_SOURCES = \
+	src/cli/cli.h \
+	src/cli/cmd.c src/cli/output.c \
+	src/cli/cmd-history.c src/cli/cmd-listings.c
+src_cli_libpwcli_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
+PW_CLI_LIBS = src/cli/libpwcli.a $(PW_STORE_LIBS) $(JSONC_LIBS)
+
+bin_PROGRAMS += pricewatch
+pricewatch_SOURCES = src/cli/pricewatch.c src/cli/cli.h
+pricewatch_CFLAGS = $(AM_CFLAGS)
+pricewatch_LDADD = $(PW_CLI_LIBS)
+
+# Unit: argument handling, option precedence, CSV/JSON/table formatting (no Redis needed).
+# Integration: the built pricewatch binary against a real redis-server filled through store_record.
+check_PROGRAMS += tests/unit/cli_test tests/integration/cli_test
+TESTS += tests/unit/cli_test tests/integration/cli_test
+tests_unit_cli_test_SOURCES = tests/unit/test-cli.c
+tests_unit_cli_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_cli_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
+tests_integration_cli_test_SOURCES = tests/integration/test-cli.c
+tests_integration_cli_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
+tests_integration_cli_test_LDADD = $(PW_TEST_LIBS) $(PW_STORE_LIBS) $(JSONC_LIBS) $(CRITERION_LIBS)
+# The integration test runs the built binary, so building the test builds it first.
+EXTRA_tests_integration_cli_test_DEPENDENCIES = pricewatch$(EXEEXT)

@@ -1,0 +1,391 @@
+/* daemon.c: pricewatchd's life cycle: config, private or configured Redis, PID file, detaching, signals, main loop. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "crawl/fetch.h"
+#include "daemon/crawler.h"
+#include "daemon/daemon.h"
+#include "store/private.h"
+#include "store/store.h"
+
+static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t reload_requested;
+
+static void
+on_signal(int sig)
+{
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
+}
+
+static sigset_t daemon_signals;  /* TERM, INT, HUP */
+
+/*
+ * Handlers only set flags. Signals are blocked just around "check the flags,
+ * then sleep" and atomically unblocked inside ppoll, so a signal that arrives
+ * between the check and the sleep still wakes us; while pages are fetched they
+ * are unblocked, so the crawler sees a stop between URLs.
+ */
+static void
+install_signals(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&daemon_signals);
+	sigaddset(&daemon_signals, SIGTERM);
+	sigaddset(&daemon_signals, SIGINT);
+	sigaddset(&daemon_signals, SIGHUP);
+}
+
+/* Sleeps up to ms, returning early when a signal arrives (or has already arrived). */
+static void
+wait_ms(int64_t ms)
+{
+	struct timespec ts;
+	sigset_t old;
+
+	if (ms < 0)
+		ms = 0;
+	if (ms > 3600 * 1000)
+		ms = 3600 * 1000;
+	ts.tv_sec = (time_t)(ms / 1000);
+	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+	sigprocmask(SIG_BLOCK, &daemon_signals, &old);
+	if (!stop_requested && !reload_requested)
+		ppoll(NULL, 0, &ts, &old);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+/* Loads the file named by opts, the default file if it exists, or the built-in defaults. */
+static bool
+load_config(const struct daemon_opts *opts, struct config *cfg, char *err, size_t errlen)
+{
+	const char *path = opts->config_path;
+
+	if (path == NULL) {
+		if (access(CONFIG_DEFAULT_PATH, F_OK) != 0) {
+			config_defaults(cfg);
+			return true;
+		}
+		path = CONFIG_DEFAULT_PATH;
+	}
+	return config_load(cfg, path, err, errlen);
+}
+
+int
+daemon_check_config(const struct daemon_opts *opts)
+{
+	struct config cfg;
+	char err[1024];
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (!load_config(opts, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return 1;
+	}
+	printf("configuration OK\n");
+	config_free(&cfg);
+	return 0;
+}
+
+static bool
+mkdir_p(const char *path, mode_t mode)
+{
+	char buf[4096];
+	size_t i, len = strlen(path);
+
+	if (len == 0 || len >= sizeof(buf))
+		return false;
+	memcpy(buf, path, len + 1);
+	for (i = 1; i <= len; i++) {
+		if (buf[i] != '/' && buf[i] != '\0')
+			continue;
+		buf[i] = '\0';
+		if (mkdir(buf, mode) != 0 && errno != EEXIST)
+			return false;
+		if (i < len)
+			buf[i] = '/';
+	}
+	return true;
+}
+
+/*
+ * Takes an exclusive lock on the PID file and writes our pid. The lock, not the
+ * file's existence, decides whether another daemon runs, so a stale file left
+ * by a crash never blocks a restart. The descriptor stays open for our life.
+ */
+static int
+pidfile_lock(const char *path)
+{
+	char buf[32];
+	int fd;
+
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		log_warn("%s: cannot open PID file", path);
+		return -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+		ssize_t n = read(fd, buf, sizeof(buf) - 1);
+
+		buf[n > 0 ? n : 0] = '\0';
+		buf[strcspn(buf, "\n")] = '\0';
+		log_errorx("%s: another pricewatchd is running (pid %s); refusing to start twice",
+		    path, buf[0] != '\0' ? buf : "unknown");
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static bool
+pidfile_write(int fd, const char *path)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+
+	if (ftruncate(fd, 0) != 0 || pwrite(fd, buf, (size_t)n, 0) != n) {
+		log_warn("%s: cannot write PID file", path);
+		return false;
+	}
+	return true;
+}
+
+/* Classic double fork: the parent returns to the shell once the child is set up. */
+static bool
+detach(void)
+{
+	pid_t pid;
+	int fd;
+
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0)
+		return false;
+	pid = fork();
+	if (pid < 0)
+		return false;
+	if (pid > 0)
+		_exit(0);
+	if (chdir("/") != 0)
+		return false;
+	fd = open("/dev/null", O_RDWR);
+	if (fd >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	return true;
+}
+
+/*
+ * Connects to Redis, retrying with backoff until it answers or a stop is
+ * requested: a daemon that starts before Redis must wait for it, not die.
+ * A schema mismatch is fatal because retrying cannot fix it.
+ */
+static struct store *
+open_store(const struct config *cfg, const char *url)
+{
+	struct store_opts so = {
+		.url = url,
+		.prefix = cfg->redis.prefix,
+		.user = cfg->redis.user,
+		.password = cfg->redis.password,
+		.connect_timeout_ms = cfg->redis.connect_timeout_ms,
+		.command_timeout_ms = cfg->redis.command_timeout_ms,
+	};
+	struct store *st = NULL;
+	char err[512];
+	int64_t backoff = 250;
+	enum store_status rc;
+
+	for (;;) {
+		rc = store_open(&st, &so, err, sizeof(err));
+		if (rc == STORE_OK)
+			return st;
+		if (rc == STORE_SCHEMA_MISMATCH || rc == STORE_ERROR) {
+			log_errorx("%s", err);
+			return NULL;
+		}
+		log_warnx("%s (retrying in %lld ms)", err, (long long)backoff);
+		wait_ms(backoff);
+		if (stop_requested)
+			return NULL;
+		if (backoff < 10000)
+			backoff *= 2;
+	}
+}
+
+static void
+apply_log_level(const struct config *cfg, const struct daemon_opts *opts)
+{
+	const char *name = opts->log_level != NULL ? opts->log_level : cfg->daemon.log_level;
+	int level = name != NULL ? log_level_parse(name) : LOG_LEVEL_INFO;
+
+	if (level >= 0)
+		log_set_level((enum log_level)level);
+}
+
+/*
+ * SIGHUP: a new config that fails validation is refused and the old one kept.
+ * Sources and limits take effect at once; the Redis connection is kept, since
+ * reconnecting a running daemon elsewhere needs a restart to be safe.
+ */
+static void
+reload(const struct daemon_opts *opts, struct config *cfg, struct crawler *crawler)
+{
+	struct config next;
+	char err[1024];
+
+	memset(&next, 0, sizeof(next));
+	if (!load_config(opts, &next, err, sizeof(err))) {
+		log_errorx("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	if ((cfg->redis.url == NULL) != (next.redis.url == NULL) ||
+	    (cfg->redis.url != NULL && next.redis.url != NULL &&
+	    strcmp(cfg->redis.url, next.redis.url) != 0))
+		log_warnx("redis.url changed: restart pricewatchd to connect to the new Redis");
+	config_free(cfg);
+	*cfg = next;
+	crawler_reconfigure(crawler, cfg);
+	apply_log_level(cfg, opts);
+	log_info("configuration reloaded: %zu source(s)", cfg->n_sources);
+}
+
+int
+daemon_run(const struct daemon_opts *opts)
+{
+	struct config cfg;
+	struct private_redis pr;
+	struct crawler *crawler = NULL;
+	struct store *st = NULL;
+	const struct crawl_stats *stats;
+	char err[1024], *pid_path = NULL;
+	const char *url;
+	int pid_fd = -1, rc = 1;
+
+	memset(&cfg, 0, sizeof(cfg));
+	memset(&pr, 0, sizeof(pr));
+	if (!load_config(opts, &cfg, err, sizeof(err))) {
+		fprintf(stderr, "pricewatchd: %s\n", err);
+		return 1;
+	}
+	log_init("pricewatchd", LOG_LEVEL_INFO, !opts->foreground || cfg.daemon.syslog);
+	apply_log_level(&cfg, opts);
+
+	if (!mkdir_p(cfg.daemon.state_dir, 0700)) {
+		log_warn("%s: cannot create state directory (see daemon.state-dir in pricewatch.conf)",
+		    cfg.daemon.state_dir);
+		goto out;
+	}
+	pid_path = xstrdup(cfg.daemon.pid_file);
+	pid_fd = pidfile_lock(pid_path);
+	if (pid_fd < 0)
+		goto out;
+	if (!opts->foreground && !detach()) {
+		log_warn("cannot detach");
+		goto out;
+	}
+	if (!pidfile_write(pid_fd, pid_path))
+		goto out;
+	install_signals();
+	if (!fetch_global_init()) {
+		log_errorx("cannot initialise libcurl");
+		goto out;
+	}
+
+	url = cfg.redis.url;
+	if (url == NULL || url[0] == '\0') {
+		if (!private_redis_start(&pr, cfg.daemon.state_dir, err, sizeof(err))) {
+			log_errorx("%s", err);
+			goto out_curl;
+		}
+		url = pr.url;
+		log_info("using the private redis-server at %s", pr.socket_path);
+	}
+	st = open_store(&cfg, url);
+	if (st == NULL) {
+		rc = stop_requested ? 0 : 1;
+		goto out_redis;
+	}
+
+	crawler = crawler_new(&cfg);
+	log_info("pricewatchd %s started: %zu source(s)%s", PACKAGE_VERSION, cfg.n_sources,
+	    opts->once ? ", one pass" : "");
+	if (opts->once)
+		crawler_due_now(crawler);
+
+	while (!stop_requested) {
+		int64_t wait;
+
+		if (reload_requested) {
+			reload_requested = 0;
+			reload(opts, &cfg, crawler);
+		}
+		wait = crawler_run_due(crawler, st, &stop_requested);
+		if (opts->once)
+			break;
+		wait_ms(wait);
+	}
+	rc = 0;
+	/* A last chance for observations that were waiting on Redis. */
+	if (crawler_has_pending(crawler)) {
+		volatile sig_atomic_t never = 0;
+
+		crawler_run_due(crawler, st, &never);
+		if (crawler_has_pending(crawler))
+			rc = 1;
+	}
+	stats = crawler_stats(crawler);
+	log_info("stopping: %llu fetches ok, %llu failed, %llu observations, %llu changes, "
+	    "%llu pages without a price, %llu extraction errors, %llu store errors",
+	    (unsigned long long)stats->fetches_ok, (unsigned long long)stats->fetches_failed,
+	    (unsigned long long)stats->records, (unsigned long long)stats->changes,
+	    (unsigned long long)stats->pages_without_price,
+	    (unsigned long long)stats->extract_errors, (unsigned long long)stats->store_errors);
+	if (opts->once && stats->fetches_failed > 0)
+		rc = 1;
+	crawler_free(crawler);
+	store_close(st);
+out_redis:
+	private_redis_stop(&pr);
+out_curl:
+	fetch_global_cleanup();
+out:
+	if (pid_fd >= 0) {
+		unlink(pid_path);
+		close(pid_fd);
+	}
+	free(pid_path);
+	config_free(&cfg);
+	return rc;
+}

@@ -1,0 +1,151 @@
+/* internal.h: the inference core's private model, session and kernel structures shared by src/infer/. */
+#ifndef PW_INFER_INTERNAL_H
+#define PW_INFER_INTERNAL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pricewatch/backend.h"
+#include "pricewatch/infer.h"
+
+/* Every operator the engine knows; the order is the dispatch switch's, nothing else depends on it. */
+enum infer_op {
+	OP_UNKNOWN = 0,
+	OP_ADD, OP_SUB, OP_MUL, OP_DIV,
+	OP_RELU, OP_CLIP, OP_SIGMOID, OP_HARDSIGMOID, OP_HARDSWISH,
+	OP_CONV, OP_GEMM, OP_MATMUL, OP_BATCHNORM,
+	OP_GLOBALAVERAGEPOOL, OP_AVERAGEPOOL, OP_MAXPOOL,
+	OP_CONCAT, OP_FLATTEN, OP_RESHAPE, OP_TRANSPOSE, OP_SQUEEZE, OP_UNSQUEEZE, OP_PAD,
+	OP_REDUCEMEAN, OP_SOFTMAX,
+	OP_CONSTANT, OP_IDENTITY, OP_DROPOUT, OP_SHAPE, OP_GATHER, OP_CAST,
+	OP_COUNT
+};
+
+enum infer_op infer_op_from_name(const char *op_type);
+const char *infer_op_name(enum infer_op op);
+
+enum value_kind { VALUE_INTERMEDIATE = 0, VALUE_INPUT, VALUE_CONSTANT };
+
+struct infer_value {
+	char *name;
+	enum value_kind kind;
+	infer_tensor *konst;       /* VALUE_CONSTANT: owned by the model */
+	infer_tensor decl;         /* declared dtype/dims for graph inputs (dims -1 when symbolic) */
+};
+
+struct infer_model {
+	char *label;
+	int opset;
+	struct infer_value *values;
+	int n_values;
+	pw_node *nodes;            /* topologically sorted; strings and arrays owned by the model */
+	enum infer_op *ops;        /* ops[i] is nodes[i]'s operator */
+	int n_nodes;
+	int *inputs, n_inputs;     /* value ids of the real graph inputs */
+	int *outputs, n_outputs;
+};
+
+/* Error helpers: every message that concerns a node names it as node 'name' (OpType). */
+void infer_err(infer_error *err, infer_status code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void infer_node_err(infer_error *err, infer_status code, const pw_node *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* Tensor helpers (tensor.c). */
+size_t infer_dtype_size(infer_dtype dt);
+int infer_tensor_alloc(infer_tensor *t, infer_dtype dt, int ndim, const int64_t *dims, infer_error *err);
+int infer_tensor_clone(infer_tensor *dst, const infer_tensor *src, infer_error *err);
+/* Overflow-safe element count of dims; -1 when negative, beyond INFER_MAX_TENSOR_ELEMS or overflowing. */
+int64_t infer_dims_numel(int ndim, const int64_t *dims);
+
+/* Reads a whole regular file of at most max bytes; *buf is malloc'd and owned by the caller. */
+int infer_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, infer_error *err);
+
+/* Attribute lookup on a node (attr.c); the _or forms return dflt when the attribute is absent. */
+const pw_attr *infer_attr(const pw_node *n, const char *name);
+int64_t infer_attr_int(const pw_node *n, const char *name, int64_t dflt);
+float infer_attr_float(const pw_node *n, const char *name, float dflt);
+const char *infer_attr_str(const pw_node *n, const char *name, const char *dflt);
+/* Returns the count, or -1 when absent; *out points into the model. */
+int infer_attr_ints(const pw_node *n, const char *name, const int64_t **out);
+
+/* What a kernel receives: its node, its inputs (NULL for omitted optionals) and a way to get outputs. */
+struct op_ctx {
+	const pw_node *node;
+	enum infer_op op;
+	const infer_tensor **in;   /* n_in entries, NULL for omitted optional inputs */
+	int n_in;
+	pw_exec_env *env;
+	infer_error *err;
+	int threads;
+};
+
+/* Thread count for an OpenMP region of a kernel: the session's setting, else OpenMP's default. */
+#ifdef _OPENMP
+#include <omp.h>
+#define PW_OMP_THREADS(c) ((c)->threads > 0 ? (c)->threads : omp_get_max_threads())
+#else
+#define PW_OMP_THREADS(c) 1
+#endif
+
+/* Allocates output idx of the node with the given shape; returns NULL (err filled) on failure. */
+infer_tensor *op_output(struct op_ctx *c, int idx, infer_dtype dt, int ndim, const int64_t *dims);
+/* Fills err naming the node; returns -1 so kernels can `return op_fail(...)`. */
+int op_fail(struct op_ctx *c, infer_status code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Requires input idx to be present, with dtype dt unless dt is 0; NULL (err filled) otherwise. */
+const infer_tensor *op_input(struct op_ctx *c, int idx, infer_dtype dt);
+
+/* Numpy-style broadcast of a and b into out's ndim/dims; -1 when incompatible. */
+int infer_broadcast_dims(int na, const int64_t *a, int nb, const int64_t *b, int *nout, int64_t *out);
+/* Element strides of a tensor of rank n viewed as broadcast to rank nout (0 on broadcast dims). */
+void infer_broadcast_strides(int n, const int64_t *dims, int nout, const int64_t *out_dims, int64_t *strides);
+/* Normalises a possibly negative axis against rank r (valid range [-r, r-1], or [-r, r] when inclusive). */
+int infer_norm_axis(int64_t axis, int r, int inclusive, int *out);
+
+/* Geometry of a Conv or pooling window, with 1-3 spatial dims padded at the front to 3 (size 1). */
+struct spatial_geom {
+	int nsp;                       /* spatial dims of the real tensor */
+	int64_t in[3], k[3], s[3], d[3], pb[3], pe[3], out[3];
+};
+/* Reads strides, dilations, pads and auto_pad for input X and kernel (nsp entries); ceil_mode for pools. */
+int infer_spatial_geom(struct op_ctx *c, const infer_tensor *X, const int64_t *kernel, int ceil_mode,
+    struct spatial_geom *g);
+
+/* The one operator dispatch (ops/dispatch.c). */
+int infer_op_run(struct op_ctx *c);
+/* Whether the reference kernels implement this node (op known, attributes within what they handle). */
+int infer_op_supported(const pw_node *n, enum infer_op op, infer_error *err);
+
+/* Kernel entry points in ops/. */
+int op_binary(struct op_ctx *c);
+int op_unary(struct op_ctx *c);
+int op_conv(struct op_ctx *c);
+int op_gemm(struct op_ctx *c);
+int op_matmul(struct op_ctx *c);
+int op_batchnorm(struct op_ctx *c);
+int op_global_avgpool(struct op_ctx *c);
+int op_pool(struct op_ctx *c);
+int op_concat(struct op_ctx *c);
+int op_flatten(struct op_ctx *c);
+int op_reshape(struct op_ctx *c);
+int op_transpose(struct op_ctx *c);
+int op_squeeze(struct op_ctx *c);
+int op_unsqueeze(struct op_ctx *c);
+int op_pad(struct op_ctx *c);
+int op_reduce_mean(struct op_ctx *c);
+int op_softmax(struct op_ctx *c);
+int op_constant(struct op_ctx *c);
+int op_identity(struct op_ctx *c);
+int op_shape(struct op_ctx *c);
+int op_gather(struct op_ctx *c);
+int op_cast(struct op_ctx *c);
+
+/* Applies a fused activation ("pw.activation") to n floats in place; no-op when the node has none. */
+void op_apply_fused_activation(const pw_node *n, float *x, int64_t count);
+
+/* The built-in CPU backend. */
+const pw_backend_ops *infer_cpu_backend(void);
+
+#endif

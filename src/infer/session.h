@@ -1,0 +1,53 @@
+/* session.h: the session structure shared by session.c, the graph passes and the arena planner. */
+#ifndef PW_INFER_SESSION_H
+#define PW_INFER_SESSION_H
+
+#include "internal.h"
+
+struct infer_session {
+	const infer_model *m;
+	int threads;
+	unsigned flags;
+
+	/* Values: the model's, then constants created by passes (up to cap_values). */
+	int n_values, cap_values;
+	const infer_tensor **konst;       /* konst[v]: constant tensor of v or NULL (model- or session-owned) */
+	const char **value_names;         /* borrowed from the model, or static strings */
+
+	pw_node *nodes;                   /* the executed graph: shallow copies of model nodes, rewritten by passes */
+	int n_nodes;
+	int *last_use;                    /* last node index reading v; INT_MAX for graph outputs; -1 unread */
+	int *producer;                    /* node index producing v, -1 for inputs and constants */
+
+	void **owned;                     /* blocks made by passes (attr and io arrays), freed with the session */
+	int n_owned;
+	infer_tensor **owned_tensors;     /* constants made by passes */
+	int n_owned_tensors;
+
+	const pw_backend_ops *be;
+	void *be_ctx;
+	void *compiled;
+	pw_subgraph sg;
+
+	/* Arena plan: built from the sizes seen in a run, reused while they fit. */
+	size_t *rec_bytes;                /* bytes each value needed in the runs so far */
+	size_t *arena_offset;             /* planned offset of each value, SIZE_MAX when unplanned */
+	unsigned char *arena;
+	size_t arena_bytes;
+	int replan;                       /* a value did not fit the plan in this run */
+};
+
+void *session_keep(infer_session *s, void *p);
+/* Adds t (ownership passes to the session) as a new constant value; returns its id or -1. */
+int session_add_constant(infer_session *s, infer_tensor *t);
+
+/* Graph passes (passes.c): constant folding, Identity/Dropout removal, BatchNorm folding, activation fusion. */
+int infer_passes_run(infer_session *s, infer_error *err);
+
+/* Arena planner (arena.c). arena_take hands out v's planned slice when it fits (0), else -1. */
+int arena_begin(infer_session *s, infer_error *err);
+int arena_take(infer_session *s, int v, infer_dtype dt, int ndim, const int64_t *dims, infer_tensor *out);
+void arena_record(infer_session *s, int v, const infer_tensor *t);
+void arena_end(infer_session *s, int ok);
+
+#endif
