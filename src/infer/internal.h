@@ -145,6 +145,9 @@ int op_cast(struct op_ctx *c);
 /* Applies a fused activation ("pw.activation") to n floats in place; no-op when the node has none. */
 void op_apply_fused_activation(const pw_node *n, float *x, int64_t count);
 
+/* Refuses a backend built for another ABI version or lacking a required entry point. */
+int infer_backend_check(const pw_backend_ops *be, infer_error *err);
+
 /* The built-in CPU backend. */
 const pw_backend_ops *infer_cpu_backend(void);
 

@@ -5,8 +5,8 @@
 
 #include "session.h"
 
-static int
-check_backend(const pw_backend_ops *be, infer_error *err)
+int
+infer_backend_check(const pw_backend_ops *be, infer_error *err)
 {
 	if (be->abi_version != PW_BACKEND_ABI_VERSION) {
 		infer_err(err, INFER_E_BACKEND, "backend '%s' was built for ABI version %u, this engine uses %u",
@@ -128,7 +128,7 @@ infer_session_create(const infer_model *m, const infer_session_opts *opts, infer
 		infer_err(err, INFER_E_INVALID, "thread count %d is negative", o.threads);
 		return NULL;
 	}
-	if (check_backend(be, err) < 0)
+	if (infer_backend_check(be, err) < 0)
 		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)

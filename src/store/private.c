@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
@@ -108,6 +109,24 @@ ping_socket(const char *path, char *why, size_t whylen)
 	return up;
 }
 
+/* Opens (creating) a lock file in the state dir; close-on-exec so redis-server never inherits a lock. */
+static int
+open_lock(const char *dir, const char *name)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+
+	free(path);
+	return fd;
+}
+
+static void
+lock_wait(int fd, int op)
+{
+	while (flock(fd, op) == -1 && errno == EINTR)
+		;
+}
+
 static void
 free_strings(struct private_redis *pr)
 {
@@ -146,8 +165,8 @@ exec_server(const char *server, const char *dir, const char *sock, const char *l
 	_exit(127);
 }
 
-bool
-private_redis_start(struct private_redis *pr, const char *state_dir, char *err, size_t errlen)
+static bool
+start_locked(struct private_redis *pr, const char *state_dir, char *err, size_t errlen)
 {
 	const char *server = server_path();
 	char why[256] = "no answer";
@@ -155,16 +174,6 @@ private_redis_start(struct private_redis *pr, const char *state_dir, char *err, 
 	pid_t pid;
 	int64_t deadline;
 
-	memset(pr, 0, sizeof(*pr));
-	if (err != NULL && errlen > 0)
-		err[0] = '\0';
-	if (state_dir == NULL || state_dir[0] != '/') {
-		(void)pw_snprintf(err, errlen, "state directory \"%s\" must be an absolute path",
-		    state_dir != NULL ? state_dir : "");
-		return false;
-	}
-	if (!make_dirs(state_dir, err, errlen))
-		return false;
 	pr->state_dir = xstrdup(state_dir);
 	pr->socket_path = xasprintf("%s/redis.sock", state_dir);
 	pr->url = xasprintf("unix://%s", pr->socket_path);
@@ -233,6 +242,52 @@ fail:
 	return false;
 }
 
+bool
+private_redis_start(struct private_redis *pr, const char *state_dir, char *err, size_t errlen)
+{
+	int start_fd;
+	bool ok;
+
+	memset(pr, 0, sizeof(*pr));
+	pr->users_fd = -1;
+	if (err != NULL && errlen > 0)
+		err[0] = '\0';
+	if (state_dir == NULL || state_dir[0] != '/') {
+		(void)pw_snprintf(err, errlen, "state directory \"%s\" must be an absolute path",
+		    state_dir != NULL ? state_dir : "");
+		return false;
+	}
+	if (!make_dirs(state_dir, err, errlen))
+		return false;
+	/*
+	 * redis.start serialises "is it up? else start it" and "am I the last
+	 * user? then stop it", so two processes never start two servers on one
+	 * socket, and nobody shuts a server down under a process attaching to it.
+	 */
+	start_fd = open_lock(state_dir, "redis.start");
+	pr->users_fd = open_lock(state_dir, "redis.users");
+	if (start_fd == -1 || pr->users_fd == -1) {
+		(void)pw_snprintf(err, errlen, "cannot create lock files in the state directory %s: %s",
+		    state_dir, strerror(errno));
+		if (start_fd != -1)
+			close(start_fd);
+		if (pr->users_fd != -1)
+			close(pr->users_fd);
+		pr->users_fd = -1;
+		return false;
+	}
+	lock_wait(start_fd, LOCK_EX);
+	ok = start_locked(pr, state_dir, err, errlen);
+	if (ok)
+		lock_wait(pr->users_fd, LOCK_SH);
+	else {
+		close(pr->users_fd);
+		pr->users_fd = -1;
+	}
+	close(start_fd);
+	return ok;
+}
+
 /* Waits up to ms for pid to exit; true when it did. */
 static bool
 wait_exit(pid_t pid, int64_t ms)
@@ -249,39 +304,73 @@ wait_exit(pid_t pid, int64_t ms)
 	}
 }
 
+/* Asks the server to SHUTDOWN (it flushes the AOF); true when it accepted or the connection closed. */
+static bool
+send_shutdown(const char *socket_path)
+{
+	struct timeval tv = { .tv_sec = 5, .tv_usec = 0 };
+	redisContext *c = redisConnectUnixWithTimeout(socket_path, tv);
+	bool asked = false;
+
+	if (c != NULL && c->err == 0) {
+		/* the reply is normally the connection closing */
+		redisReply *r;
+
+		(void)redisSetTimeout(c, tv);
+		r = redisCommand(c, "SHUTDOWN");
+		if (r == NULL || r->type != REDIS_REPLY_ERROR)
+			asked = true;
+		else
+			log_warnx("private redis-server on %s refused SHUTDOWN: %s", socket_path, r->str);
+		if (r != NULL)
+			freeReplyObject(r);
+	}
+	if (c != NULL)
+		redisFree(c);
+	return asked;
+}
+
 void
 private_redis_stop(struct private_redis *pr)
 {
-	if (pr == NULL)
-		return;
-	if (pr->pid > 0) {
-		struct timeval tv = { .tv_sec = 5, .tv_usec = 0 };
-		redisContext *c = redisConnectUnixWithTimeout(pr->socket_path, tv);
-		bool asked = false;
+	char why[128];
+	int start_fd;
+	bool last;
 
-		if (c != NULL && c->err == 0) {
-			/* SHUTDOWN flushes the AOF; the reply is normally the connection closing */
-			redisReply *r;
-			(void)redisSetTimeout(c, tv);
-			r = redisCommand(c, "SHUTDOWN");
-			if (r == NULL || r->type != REDIS_REPLY_ERROR)
-				asked = true;
-			else
-				log_warnx("private redis-server on %s refused SHUTDOWN: %s", pr->socket_path, r->str);
-			if (r != NULL)
-				freeReplyObject(r);
+	/* Never started (or start failed, which already released everything). */
+	if (pr == NULL || pr->socket_path == NULL)
+		return;
+	start_fd = open_lock(pr->state_dir, "redis.start");
+	if (start_fd != -1)
+		lock_wait(start_fd, LOCK_EX);
+	/* Converting our shared lock to exclusive succeeds only when nobody else holds one. */
+	last = pr->users_fd >= 0 && flock(pr->users_fd, LOCK_EX | LOCK_NB) == 0;
+	if (last) {
+		bool asked = send_shutdown(pr->socket_path);
+
+		if (pr->pid > 0) {
+			if (!asked)
+				(void)kill(pr->pid, SIGTERM);   /* redis-server also flushes the AOF on SIGTERM */
+			if (!wait_exit(pr->pid, STOP_WAIT_MS)) {
+				log_warnx("private redis-server (pid %ld) in %s did not stop; killing it",
+				    (long)pr->pid, pr->state_dir);
+				(void)kill(pr->pid, SIGKILL);
+				(void)waitpid(pr->pid, NULL, 0);
+			}
+		} else {
+			/* Not our child: wait until the socket stops answering. */
+			int64_t deadline = time_mono_ms() + STOP_WAIT_MS;
+
+			while (ping_socket(pr->socket_path, why, sizeof(why)) == 1 && time_mono_ms() < deadline)
+				sleep_ms(POLL_MS);
 		}
-		if (c != NULL)
-			redisFree(c);
-		if (!asked)
-			(void)kill(pr->pid, SIGTERM);   /* redis-server also flushes the AOF on SIGTERM */
-		if (!wait_exit(pr->pid, STOP_WAIT_MS)) {
-			log_warnx("private redis-server (pid %ld) in %s did not stop; killing it", (long)pr->pid,
-			    pr->state_dir);
-			(void)kill(pr->pid, SIGKILL);
-			(void)waitpid(pr->pid, NULL, 0);
-		}
-		pr->pid = 0;
-	}
+	} else if (pr->pid > 0)
+		log_info("private redis-server on %s stays up for its other users", pr->socket_path);
+	pr->pid = 0;
+	if (pr->users_fd >= 0)
+		close(pr->users_fd);
+	pr->users_fd = -1;
+	if (start_fd != -1)
+		close(start_fd);
 	free_strings(pr);
 }

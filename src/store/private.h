@@ -11,6 +11,7 @@ struct private_redis {
 	char *socket_path;         /* state_dir/redis.sock */
 	char *url;                 /* "unix://<socket_path>" for store_open */
 	pid_t pid;                 /* >0 when we started it; 0 when we reuse one already listening */
+	int users_fd;              /* shared flock on state_dir/redis.users while we use it; -1 when none */
 };
 
 /*
@@ -20,7 +21,13 @@ struct private_redis {
  * message naming the state dir and redis-server path on failure.
  */
 bool private_redis_start(struct private_redis *pr, const char *state_dir, char *err, size_t errlen);
-/* Stops it with SHUTDOWN (data saved) only if we started it; frees the struct's strings. */
+/*
+ * Several processes share one private server (the daemon, and CLI calls made
+ * while it runs): each holds a shared lock on state_dir/redis.users while it
+ * uses the server. private_redis_stop shuts the server down (SHUTDOWN, data
+ * saved) only when the caller is its last user, whoever started it; otherwise
+ * it leaves it running for the others. Frees the struct's strings.
+ */
 void private_redis_stop(struct private_redis *pr);
 
 #endif

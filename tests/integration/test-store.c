@@ -775,6 +775,40 @@ Test(private_redis, record_survives_restart, .timeout = 60)
 	(void)nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* The daemon and CLI calls share one server: it stops with its last user, whoever started it. */
+Test(private_redis, last_user_stops_it, .timeout = 60)
+{
+	char base[] = "/tmp/pw-private-XXXXXX";
+	char err[512], why[64];
+	struct private_redis starter, user;
+	struct store *st;
+	pid_t server;
+
+	cr_assert_not_null(mkdtemp(base));
+	cr_assert(private_redis_start(&starter, base, err, sizeof(err)), "%s", err);
+	server = starter.pid;
+	cr_assert_gt(server, 0);
+	cr_assert(private_redis_start(&user, base, err, sizeof(err)), "%s", err);
+	cr_assert_eq(user.pid, 0);
+
+	/* The starter leaves first: the other user still needs the server. */
+	private_redis_stop(&starter);
+	st = open_url(user.url, NULL);
+	cr_assert_eq(store_ping(st), STORE_OK, "server stopped under its other user");
+	store_close(st);
+
+	/* The last user, not the starter, shuts it down. */
+	private_redis_stop(&user);
+	for (int i = 0; i < 200 && kill(server, 0) == 0; i++) {
+		(void)waitpid(server, NULL, WNOHANG);
+		usleep(25000);
+	}
+	cr_assert_neq(kill(server, 0), 0, "server outlived its last user");
+	snprintf(why, sizeof(why), "%s/redis.sock", base);
+	cr_assert_neq(access(why, F_OK), 0, "socket left behind");
+	(void)nftw(base, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 Test(private_redis, bad_server_path_is_explained)
 {
 	char base[] = "/tmp/pw-private-XXXXXX";
