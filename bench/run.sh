@@ -26,11 +26,15 @@ done
 [ -n "$ort" ] || { echo "run.sh: give --ort DIR (see bench/ort/setup.sh)" >&2; exit 2; }
 [ -f "$model" ] || { echo "run.sh: $model: no such model" >&2; exit 2; }
 
+# Debian's python3 has numpy; a pyenv/venv python3 first on PATH often does not.
+py=${PYTHON:-python3}
+[ -z "${PYTHON:-}" ] && [ -x /usr/bin/python3 ] && py=/usr/bin/python3
+
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT INT TERM
 if [ -n "$pw" ]; then
   # Batch-1 and batch-8 inputs for our CLI: the committed test vector, repeated.
-  python3 -c "import numpy as np, sys; x = np.load(sys.argv[1]); np.save(sys.argv[2], x); \
+  "$py" -c "import numpy as np, sys; x = np.load(sys.argv[1]); np.save(sys.argv[2], x); \
 np.save(sys.argv[3], np.repeat(x, 8, axis=0))" \
     "$top/data/models/mobilenetv2-nsfwjs.input.npy" "$tmp/b1.npy" "$tmp/b8.npy"
 fi
@@ -45,7 +49,7 @@ for t in 1 2; do
     if [ -n "$pw" ]; then
       # Our CLI prints {"p50_ms","p99_ms","runs"}; add what the table needs (throughput from the p50 of a batch).
       "$pw" infer --model "$model" --threads "$t" --input "input=$tmp/b$b.npy" --bench "$n" --json |
-        python3 -c "import json, sys; r = json.load(sys.stdin); \
+        "$py" -c "import json, sys; r = json.load(sys.stdin); \
 r.update(engine='pricewatch', threads=$t, batch=$b); \
 r.setdefault('throughput_ips', round($b * 1000.0 / r['p50_ms'], 3)); print(json.dumps(r))"
     fi
