@@ -15,9 +15,9 @@ packages=(
 	autoconf automake libtool pkg-config make gcc libc6-dev
 	libcurl4-openssl-dev libxml2-dev libwebp-dev libhiredis-dev libjson-c-dev
 	libinih-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
-	libcriterion-dev redis-server redis-tools
+	libmicrohttpd-dev libcriterion-dev redis-server redis-tools
 )
-test_packages=(libonnx-testdata)
+test_packages=(libonnx-testdata prometheus)
 
 say() { printf '\n==> %s\n' "$*"; }
 

@@ -53,8 +53,13 @@ typedef struct infer_session infer_session;
 /* Session options; zero-initialised means: all cores' worth of OpenMP threads, CPU backend, all passes. */
 typedef struct infer_session_opts {
 	int threads;          /* 0: OpenMP default */
-	const char *backend;  /* NULL or "cpu" */
+	/* NULL or "cpu", or a comma-separated list of backend names ("reference", "reference,cpu"). Each node
+	 * goes to the highest-priority listed backend that supports it; "cpu" is always there as the fallback.
+	 * Names other than "cpu" are plugins: DIR/pw-backend-NAME.so. */
+	const char *backend;
+	const char *plugin_dir; /* NULL: $PW_BACKEND_DIR, else the installed plugin directory */
 	unsigned flags;       /* INFER_OPT_* */
+	int64_t max_tensor_elems; /* largest intermediate a run may create; 0: INFER_MAX_TENSOR_ELEMS */
 } infer_session_opts;
 
 #define INFER_OPT_NO_PASSES 1u   /* run the graph as loaded: no folding, fusion or dead-node removal */
@@ -89,6 +94,9 @@ int infer_run(infer_session *session, const infer_tensor *inputs, size_t n_input
 /* Nodes the session executes after its graph passes, and the bytes of its intermediate arena
  * (0 before the first run or with INFER_OPT_NO_ARENA). */
 size_t infer_session_node_count(const infer_session *session);
+/* The runs of consecutive nodes given to one backend, and the backend that runs executed node i. */
+size_t infer_session_subgraph_count(const infer_session *session);
+const char *infer_session_node_backend(const infer_session *session, size_t i);
 size_t infer_session_arena_bytes(const infer_session *session);
 
 /* Element count of t, or -1 when a dimension is negative or the count exceeds INFER_MAX_TENSOR_ELEMS. */

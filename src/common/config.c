@@ -352,13 +352,20 @@ daemon_key(struct loader *ld, const char *key, const char *value)
 	if (strcmp(key, "syslog") == 0)
 		return set_bool(ld, "daemon", key, value, &d->syslog);
 	if (strcmp(key, "admin-listen") == 0) {
+		if (strcmp(value, "off") == 0)
+			value = "";
 		if (*value != '\0' && !valid_listen(value))
 			return fail(ld, ld->lineno, "[daemon] admin-listen: bad address '%s': expected "
-			    "HOST:PORT such as 127.0.0.1:9466, or empty to disable", value);
+			    "HOST:PORT such as 127.0.0.1:9466 or [::1]:9466, or off to disable", value);
 		set_string(&d->admin_listen, value, true);
 		return true;
 	}
-	return unknown_key(ld, "daemon", key, "state-dir, pid-file, log-level, syslog, admin-listen");
+	if (strcmp(key, "admin-token") == 0)
+		return inline_secret(ld, "daemon", key);
+	if (strcmp(key, "admin-token-file") == 0)
+		return set_secret_file(ld, "daemon", key, value, &d->admin_token_file, &d->admin_token);
+	return unknown_key(ld, "daemon", key, "state-dir, pid-file, log-level, syslog, admin-listen, "
+	    "admin-token-file");
 }
 
 static bool
@@ -394,8 +401,10 @@ crawl_key(struct loader *ld, const char *key, const char *value)
 		return set_int(ld, "crawl", key, value, 1, 1024, &c->concurrency);
 	if (strcmp(key, "respect-robots") == 0)
 		return set_bool(ld, "crawl", key, value, &c->respect_robots);
+	if (strcmp(key, "job-timeout") == 0)
+		return set_duration(ld, "crawl", key, value, false, &c->job_timeout_ms);
 	return unknown_key(ld, "crawl", key, "user-agent, interval, connect-timeout, timeout, "
-	    "max-body, max-redirects, concurrency, per-host-delay, respect-robots");
+	    "max-body, max-redirects, concurrency, per-host-delay, respect-robots, job-timeout");
 }
 
 static bool
@@ -1058,6 +1067,8 @@ config_free(struct config *cfg)
 	free(cfg->daemon.pid_file);
 	free(cfg->daemon.log_level);
 	free(cfg->daemon.admin_listen);
+	secret_free(cfg->daemon.admin_token);
+	free(cfg->daemon.admin_token_file);
 
 	free(cfg->crawl.user_agent);
 	free(cfg->inference.model);

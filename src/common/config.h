@@ -23,7 +23,9 @@ struct config_daemon {
 	char *pid_file;            /* default state-dir/pricewatchd.pid */
 	char *log_level;           /* error|warn|info|debug */
 	bool syslog;
-	char *admin_listen;        /* "127.0.0.1:9466"; reserved for the admin HTTP issue */
+	char *admin_listen;        /* "127.0.0.1:9466" or "[::1]:9466"; NULL: no admin endpoint ("off" or empty) */
+	char *admin_token;         /* bearer token for the admin endpoint, from admin-token-file; never logged */
+	char *admin_token_file;
 };
 
 struct config_crawl {
@@ -36,6 +38,7 @@ struct config_crawl {
 	int64_t concurrency;
 	int64_t per_host_delay_ms;
 	bool respect_robots;
+	int64_t job_timeout_ms;    /* crawl job lease; 0: max(2 x timeout, 60 s), see docs/crawl-jobs.md */
 };
 
 struct config_inference {

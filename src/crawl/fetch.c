@@ -12,6 +12,7 @@
 
 #include "common/util.h"
 #include "crawl/fetch.h"
+#include "crawl/guard.h"
 
 /* Defaults for fields of fetch_opts left at zero (or opts == NULL). */
 #define FETCH_DEFAULT_UA "pricewatch/" PACKAGE_VERSION
@@ -134,6 +135,8 @@ fetch_url(const char *url, const struct fetch_opts *opts, struct fetch_result *r
 	const char *ua;
 	int64_t connect_ms, timeout_ms;
 	long max_redirects, low_speed_time, status = 0;
+	struct guard_policy guard;
+	struct guard_report guard_report = { 0 };
 	CURL *c;
 	CURLcode rc;
 	bool ok = false;
@@ -182,12 +185,20 @@ fetch_url(const char *url, const struct fetch_opts *opts, struct fetch_result *r
 	if (rc == CURLE_OK) rc = restrict_protocols(c);
 	/* "" asks for every encoding this libcurl can decode (gzip, deflate, br, zstd as built). */
 	if (rc == CURLE_OK) rc = curl_easy_setopt(c, CURLOPT_ACCEPT_ENCODING, "");
+	if (rc == CURLE_OK && opts->guard != NULL) {
+		/* A private copy whose report this call reads; the caller's report gets a copy after. */
+		guard = *opts->guard;
+		guard.report = &guard_report;
+		rc = guard_install(c, &guard);
+	}
 	if (rc != CURLE_OK) {
 		set_error(result, url, "curl option refused: %s", curl_easy_strerror(rc));
 		goto out;
 	}
 
 	rc = curl_easy_perform(c);
+	if (opts->guard != NULL && opts->guard->report != NULL && guard_report.refused > 0)
+		*opts->guard->report = guard_report;
 
 	{
 		char *eff = NULL, *ctype = NULL;
@@ -198,6 +209,10 @@ fetch_url(const char *url, const struct fetch_opts *opts, struct fetch_result *r
 		result->content_type = dup_or_null(ctype);
 	}
 
+	if (rc == CURLE_COULDNT_CONNECT && guard_report.refused > 0) {
+		set_error(result, url, "%s", guard_report.reason);
+		goto out;
+	}
 	if (body.too_big || rc == CURLE_FILESIZE_EXCEEDED) {
 		set_error(result, url, "body exceeds %" PRIu64 " bytes", body.max);
 		result->status = status;

@@ -6,12 +6,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
+struct guard_policy;
+
 struct fetch_opts {
 	const char *user_agent;
 	int64_t connect_timeout_ms;
 	int64_t timeout_ms;
 	uint64_t max_body;         /* abort beyond this many bytes */
 	long max_redirects;
+	/* Optional SSRF guard (crawl/guard.h) applied to every connection, redirects included; NULL: none. */
+	const struct guard_policy *guard;
 };
 
 struct fetch_result {

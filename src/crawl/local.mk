@@ -1,7 +1,10 @@
-# src/crawl/local.mk: fetching pages with libcurl.
+# src/crawl/local.mk: fetching pages with libcurl, robots.txt (RFC 9309), the SSRF guard and the retry policy.
 noinst_LIBRARIES += src/crawl/libpwcrawl.a
 src_crawl_libpwcrawl_a_SOURCES = \
-	src/crawl/fetch.c src/crawl/fetch.h
+	src/crawl/fetch.c src/crawl/fetch.h \
+	src/crawl/robots.c src/crawl/robots.h \
+	src/crawl/guard.c src/crawl/guard.h \
+	src/crawl/retry.c src/crawl/retry.h
 src_crawl_libpwcrawl_a_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS)
 PW_CRAWL_LIBS = src/crawl/libpwcrawl.a $(PW_COMMON_LIBS) $(CURL_LIBS)
 
@@ -10,3 +13,42 @@ TESTS += tests/integration/fetch_test
 tests_integration_fetch_test_SOURCES = tests/integration/test-fetch.c
 tests_integration_fetch_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_integration_fetch_test_LDADD = $(PW_TEST_LIBS) $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
+
+# robots.txt parser (RFC 9309): pure unit tests, fixture files under tests/unit/robots/.
+check_PROGRAMS += tests/unit/robots_test
+TESTS += tests/unit/robots_test
+tests_unit_robots_test_SOURCES = tests/unit/test-robots.c
+tests_unit_robots_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_robots_test_LDADD = $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
+EXTRA_DIST += tests/unit/robots
+
+# SSRF guard: address classification (unit) and refused connections through libcurl (real sockets).
+check_PROGRAMS += tests/unit/guard_test tests/integration/guard_test
+TESTS += tests/unit/guard_test tests/integration/guard_test
+tests_unit_guard_test_SOURCES = tests/unit/test-guard.c
+tests_unit_guard_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_guard_test_LDADD = $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
+tests_integration_guard_test_SOURCES = tests/integration/test-guard.c
+tests_integration_guard_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRITERION_CFLAGS)
+tests_integration_guard_test_LDADD = $(PW_TEST_LIBS) $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
+
+# Retry policy: pure functions with a seeded RNG (unit), 429 + Retry-After against the fixture server (integration).
+check_PROGRAMS += tests/unit/retry_test tests/integration/retry_test
+TESTS += tests/unit/retry_test tests/integration/retry_test
+tests_unit_retry_test_SOURCES = tests/unit/test-retry.c
+tests_unit_retry_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_retry_test_LDADD = $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
+tests_integration_retry_test_SOURCES = tests/integration/test-retry.c
+tests_integration_retry_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRITERION_CFLAGS)
+tests_integration_retry_test_LDADD = $(PW_TEST_LIBS) $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
+
+# libFuzzer target for robots.txt (./configure --enable-fuzzing CC=clang; PW_FUZZ_CFLAGS comes from
+# src/extract/local.mk). Run: tests/fuzz/fuzz-robots -max_total_time=600 -max_len=4096 tests/fuzz/corpus-robots
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-robots
+tests_fuzz_fuzz_robots_SOURCES = tests/fuzz/fuzz-robots.c src/crawl/robots.c src/crawl/robots.h
+tests_fuzz_fuzz_robots_CFLAGS = $(AM_CFLAGS) $(PW_FUZZ_CFLAGS) $(CURL_CFLAGS)
+tests_fuzz_fuzz_robots_LDFLAGS = $(PW_FUZZ_CFLAGS)
+tests_fuzz_fuzz_robots_LDADD = $(PW_COMMON_LIBS) $(CURL_LIBS)
+endif
+EXTRA_DIST += tests/fuzz/fuzz-robots.c tests/fuzz/corpus-robots

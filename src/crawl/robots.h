@@ -77,10 +77,19 @@ const char *robots_sitemap(const struct robots *r, size_t i);
 const struct robots_stats *robots_stats(const struct robots *r);
 
 /*
- * Normalises a path or rule pattern for comparison (exposed for tests): percent
- * escapes of unreserved characters are decoded, other escapes get upper-case hex,
- * non-ASCII/space/control/unsafe octets are encoded, and in the query ':' '/' '?' '@'
- * are encoded (RFC 9309 2.2.2 table). '*' and '$' pass through. Caller frees.
+ * The robots.txt URL that governs url: same scheme, host and port, path
+ * "/robots.txt" (RFC 9309 2.3: one file per scheme, host and port); user info,
+ * query and fragment dropped, host lower-cased. NULL when url is not an absolute
+ * http(s) URL. Caller frees.
+ */
+char *robots_url_for(const char *url);
+
+/*
+ * Normalises a rule pattern for comparison (exposed for tests): percent escapes of
+ * unreserved characters are decoded, other escapes get upper-case hex, non-ASCII,
+ * space, control and unsafe octets are encoded, and in the query ':' '/' '?' '@' are
+ * encoded (RFC 9309 2.2.2 table). '*' and a final '$' stay special; another '$' is
+ * encoded. URL paths get the same treatment plus '*' and '$' encoded. Caller frees.
  */
 char *robots_normalise(const char *s, size_t len);
 

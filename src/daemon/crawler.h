@@ -1,4 +1,4 @@
-/* crawler.h: the daemon's minimal crawl loop: sources on their interval, fetch, extract, record. */
+/* crawler.h: the daemon's crawl loop over Redis jobs: schedule due sources, claim a job, fetch, extract, record, ack. */
 #ifndef PW_DAEMON_CRAWLER_H
 #define PW_DAEMON_CRAWLER_H
 
@@ -15,27 +15,43 @@ struct crawl_stats {
 	uint64_t records, changes;
 	uint64_t pages_without_price, extract_errors;
 	uint64_t store_errors, pending_flushed;
+	uint64_t jobs_enqueued, jobs_claimed, jobs_reclaimed, jobs_acked, jobs_released;
+	uint64_t jobs_unfinished;  /* --once: jobs that were still not done at the deadline */
 };
 
-struct crawler;                /* owns the schedule and the observations not yet stored */
+struct crawler;                /* owns the consumer name, the --once bookkeeping and the observations not yet stored */
 
 /* Creates a crawler for cfg's sources (borrowed: cfg must outlive it or be replaced by crawler_reconfigure). */
 struct crawler *crawler_new(const struct config *cfg);
-/* Swaps in a new config after SIGHUP: kept sources keep their schedule, new ones are due at once. */
+/*
+ * Swaps in a new config after SIGHUP. The schedule lives in Redis, so kept
+ * sources keep their due times; new ones get a first crawl spread over
+ * min(interval, 30 s); removed ones are taken out of pw:due by this daemon.
+ */
 void crawler_reconfigure(struct crawler *c, const struct config *cfg);
 void crawler_free(struct crawler *c);
 
 /*
- * Crawls every source that is due, stopping between URLs when *stop becomes
- * non-zero. Observations that cannot be stored (Redis away) stay queued in
- * memory and are written first on the next call, so nothing seen is lost while
- * the daemon runs. Returns milliseconds until the next source is due.
+ * One turn of the loop: stores observations queued while Redis was away, runs
+ * the scheduler tick (due sources become jobs), reclaims jobs whose daemon
+ * died, claims a job (blocking briefly in XREADGROUP) and crawls it, stopping
+ * between URLs when *stop becomes non-zero. A job is acked only after all its
+ * observations are stored. Returns milliseconds to sleep before the next turn
+ * (0 when Redis itself already made us wait).
  */
 int64_t crawler_run_due(struct crawler *c, struct store *st, volatile sig_atomic_t *stop);
-/* Makes every source due now (--once, and `pricewatch crawl --once` later). */
+/* --once: the next turn enqueues one job per enabled source, due or not; see crawler_once_done. */
 void crawler_due_now(struct crawler *c);
+/* --once: true when every job crawler_due_now enqueued is done (by us or another daemon), or its deadline passed. */
+bool crawler_once_done(struct crawler *c, struct store *st);
+/* Writes observations queued while Redis was away; true when none are left. */
+bool crawler_flush(struct crawler *c, struct store *st);
+/* Clean exit: leaves the consumer group when this daemon holds no job. */
+void crawler_leave(struct crawler *c, struct store *st);
 /* True when observations are waiting for Redis. */
 bool crawler_has_pending(const struct crawler *c);
+/* "host:pid", the consumer name in the group "crawlers". Owned by the crawler. */
+const char *crawler_consumer(const struct crawler *c);
 const struct crawl_stats *crawler_stats(const struct crawler *c);
 
 #endif

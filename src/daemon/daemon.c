@@ -339,11 +339,12 @@ daemon_run(const struct daemon_opts *opts)
 	}
 
 	crawler = crawler_new(&cfg);
-	log_info("pricewatchd %s started: %zu source(s)%s", PACKAGE_VERSION, cfg.n_sources,
-	    opts->once ? ", one pass" : "");
+	log_info("pricewatchd %s started: %zu source(s)%s, crawl consumer %s", PACKAGE_VERSION, cfg.n_sources,
+	    opts->once ? ", one pass" : "", crawler_consumer(crawler));
 	if (opts->once)
 		crawler_due_now(crawler);
 
+	/* Each turn blocks briefly in Redis (XREADGROUP BLOCK), so the loop does not spin. */
 	while (!stop_requested) {
 		int64_t wait;
 
@@ -352,19 +353,16 @@ daemon_run(const struct daemon_opts *opts)
 			reload(opts, &cfg, crawler);
 		}
 		wait = crawler_run_due(crawler, st, &stop_requested);
-		if (opts->once)
+		if (opts->once && crawler_once_done(crawler, st))
 			break;
-		wait_ms(wait);
+		if (wait > 0)
+			wait_ms(wait);
 	}
 	rc = 0;
 	/* A last chance for observations that were waiting on Redis. */
-	if (crawler_has_pending(crawler)) {
-		volatile sig_atomic_t never = 0;
-
-		crawler_run_due(crawler, st, &never);
-		if (crawler_has_pending(crawler))
-			rc = 1;
-	}
+	if (!crawler_flush(crawler, st))
+		rc = 1;
+	crawler_leave(crawler, st);
 	stats = crawler_stats(crawler);
 	log_info("stopping: %llu fetches ok, %llu failed, %llu observations, %llu changes, "
 	    "%llu pages without a price, %llu extraction errors, %llu store errors",
@@ -372,7 +370,11 @@ daemon_run(const struct daemon_opts *opts)
 	    (unsigned long long)stats->records, (unsigned long long)stats->changes,
 	    (unsigned long long)stats->pages_without_price,
 	    (unsigned long long)stats->extract_errors, (unsigned long long)stats->store_errors);
-	if (opts->once && stats->fetches_failed > 0)
+	log_info("crawl jobs: %llu enqueued, %llu claimed, %llu taken over, %llu acknowledged, %llu handed back",
+	    (unsigned long long)stats->jobs_enqueued, (unsigned long long)stats->jobs_claimed,
+	    (unsigned long long)stats->jobs_reclaimed, (unsigned long long)stats->jobs_acked,
+	    (unsigned long long)stats->jobs_released);
+	if (opts->once && (stats->fetches_failed > 0 || stats->jobs_unfinished > 0))
 		rc = 1;
 	crawler_free(crawler);
 	store_close(st);

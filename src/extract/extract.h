@@ -1,4 +1,4 @@
-/* extract.h: turns a fetched HTML page into listing records (JSON-LD schema.org Product for now). */
+/* extract.h: turns a fetched HTML page into listing records (JSON-LD, microdata and OpenGraph, merged by precedence). */
 #ifndef PW_EXTRACT_EXTRACT_H
 #define PW_EXTRACT_EXTRACT_H
 
@@ -8,12 +8,22 @@
 #include "common/money.h"
 #include "store/store.h"
 
+/* The fields of a record, for saying which extractor filled each one. */
+enum extract_field {
+	EXTRACT_F_TITLE, EXTRACT_F_BRAND, EXTRACT_F_SKU, EXTRACT_F_GTIN, EXTRACT_F_MPN,
+	EXTRACT_F_IMAGE, EXTRACT_F_URL, EXTRACT_F_PRICE, EXTRACT_F_AVAILABILITY,
+	EXTRACT_F_COUNT
+};
+
 /* One product offer found on a page; every string is owned by the record. */
 struct extract_record {
 	char *title, *brand, *sku, *gtin, *mpn, *image_url, *url;
-	const char *extractor;     /* static: "jsonld", ... */
+	const char *extractor;     /* static: "jsonld", "microdata", "opengraph", ... */
 	struct money price;        /* currency[0] == 0: no price on the page */
 	enum availability availability;
+	/* Added by the second extraction step (zero for older callers to ignore). */
+	struct money price_high;   /* high end of a range (AggregateOffer highPrice, "19.99 - 29.99"); currency[0] == 0: none */
+	const char *source[EXTRACT_F_COUNT];  /* static extractor name per field; NULL when the field is empty */
 };
 
 struct extract_result {
@@ -21,6 +31,8 @@ struct extract_result {
 	size_t n_records;
 	int n_errors;              /* broken JSON-LD blocks etc. (counted, survived) */
 	char error[256];           /* first problem, for the log */
+	int n_invalid_gtin;        /* GTINs with a wrong length or check digit, kept out of records */
+	int n_disagreements;       /* a lower-precedence extractor saw another price for the same product */
 };
 
 /*
@@ -31,5 +43,8 @@ struct extract_result {
 size_t extract_page(const char *html, size_t len, const char *page_url,
     const char *default_currency, struct extract_result *result);
 void extract_result_free(struct extract_result *result);
+
+/* "title", "brand", "sku", "gtin", "mpn", "image", "url", "price", "availability". */
+const char *extract_field_name(enum extract_field f);
 
 #endif

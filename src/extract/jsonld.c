@@ -14,6 +14,7 @@
 #include "common/money.h"
 #include "common/util.h"
 #include "extract/jsonld.h"
+#include "extract/price.h"
 #include "store/store.h"
 
 /* The schema.org types accepted as a product (Product and its subtypes). */
@@ -326,7 +327,7 @@ dup_or_null(const char *s)
 	return s != NULL ? xstrdup(s) : NULL;
 }
 
-/* "1299", "1299.00", "19.9": the only price texts this minimal parser accepts. */
+/* "1299", "1299.00", "19.9": schema.org's own notation, read by money_parse_decimal as it is. */
 static bool
 plain_decimal(const char *s)
 {
@@ -347,45 +348,71 @@ plain_decimal(const char *s)
 }
 
 /*
- * Fills rec->price from price text and a currency (offer's, else the page default).
+ * Fills *out (and *high for a range written as text) from price text and a currency
+ * (the offer's, else the page default). Plain decimals go straight to money_parse_decimal
+ * ("19.999" USD stays an error: schema.org prices use '.' for decimals); anything else
+ * ("1,299.00", "€19,99", "19.99 - 29.99") goes through the locale-aware price parser.
  * A problem is counted and leaves the record without a price rather than guessing.
  */
 static void
-set_price(const struct walk *w, struct extract_record *rec, const char *price, const char *currency_text)
+set_price(const struct walk *w, struct money *out, struct money *high, const char *price,
+    const char *currency_text)
 {
-	char currency[4];
+	char currency[4] = "";
 	const char *cur = currency_text ? currency_text : w->ctx->default_currency;
-	size_t l;
+	struct price p;
+	struct price_opts o = { 0 };
 
 	if (price == NULL)
 		return;
-	if (cur == NULL || *cur == '\0') {
+	if (cur != NULL && *cur != '\0') {
+		if (strlen(cur) != 3) {
+			extract_add_error(w->result, "JSON-LD block %d: unknown currency \"%.16s\"", w->block, cur);
+			return;
+		}
+		for (size_t i = 0; i < 3; i++)
+			currency[i] = (char)toupper((unsigned char)cur[i]);
+		currency[3] = '\0';
+		if (!money_currency_valid(currency)) {
+			extract_add_error(w->result, "JSON-LD block %d: unknown currency \"%s\"", w->block, currency);
+			return;
+		}
+	}
+	if (plain_decimal(price)) {
+		if (currency[0] == '\0') {
+			extract_add_error(w->result, "JSON-LD block %d: price \"%.40s\" has no priceCurrency "
+			    "and no default currency is set", w->block, price);
+			return;
+		}
+		if (!money_parse_decimal(price, currency, out)) {
+			memset(out, 0, sizeof *out);
+			extract_add_error(w->result, "JSON-LD block %d: price \"%.40s\" does not fit %s "
+			    "(too many decimals or too large)", w->block, price, currency);
+		}
+		return;
+	}
+	o.currency_hint = currency[0] != '\0' ? currency : NULL;
+	if (!price_parse(price, strlen(price), &o, &p)) {
+		extract_add_error(w->result, "JSON-LD block %d: price \"%.40s\": %s", w->block, price, p.error);
+		return;
+	}
+	if (currency_text != NULL && strcmp(p.currency, currency) != 0) {
+		extract_add_error(w->result, "JSON-LD block %d: price \"%.40s\" is in %s but priceCurrency says %s",
+		    w->block, price, p.currency[0] ? p.currency : "no known currency", currency);
+		return;
+	}
+	if (p.currency[0] == '\0') {
 		extract_add_error(w->result, "JSON-LD block %d: price \"%.40s\" has no priceCurrency "
 		    "and no default currency is set", w->block, price);
 		return;
 	}
-	l = strlen(cur);
-	if (l != 3) {
-		extract_add_error(w->result, "JSON-LD block %d: unknown currency \"%.16s\"", w->block, cur);
+	if (p.minor.currency[0] == '\0') {
+		extract_add_error(w->result, "JSON-LD block %d: price \"%.40s\": %s", w->block, price, p.error);
 		return;
 	}
-	for (size_t i = 0; i < 3; i++)
-		currency[i] = (char)toupper((unsigned char)cur[i]);
-	currency[3] = '\0';
-	if (!money_currency_valid(currency)) {
-		extract_add_error(w->result, "JSON-LD block %d: unknown currency \"%s\"", w->block, currency);
-		return;
-	}
-	if (!plain_decimal(price)) {
-		extract_add_error(w->result, "JSON-LD block %d: price \"%.40s\" is not a plain decimal "
-		    "like 1299.00 (separators and symbols are not supported yet)", w->block, price);
-		return;
-	}
-	if (!money_parse_decimal(price, currency, &rec->price)) {
-		memset(&rec->price, 0, sizeof rec->price);
-		extract_add_error(w->result, "JSON-LD block %d: price \"%.40s\" does not fit %s "
-		    "(too many decimals or too large)", w->block, price, currency);
-	}
+	*out = p.minor;
+	if (high != NULL && p.has_high && p.minor_high.currency[0] != '\0')
+		*high = p.minor_high;
 }
 
 /* The first priceSpecification (object or array element) that carries a price. */
@@ -457,7 +484,18 @@ emit_offer(const struct walk *w, const struct product_fields *f, json_object *of
 		if (currency == NULL)
 			currency = member_text(ps, "priceCurrency");
 	}
-	set_price(w, rec, price, currency);
+	set_price(w, &rec->price, &rec->price_high, price, currency);
+	if (rec->price.currency[0] != '\0' && is_type(offer, "AggregateOffer")) {
+		char *hp = member_text(offer, "highPrice");
+		struct money high = { 0 };
+		int cmp;
+		if (hp != NULL) {
+			set_price(w, &high, NULL, hp, rec->price.currency);
+			if (money_cmp(&high, &rec->price, &cmp) && cmp >= 0)
+				rec->price_high = high;
+			free(hp);
+		}
+	}
 	free(price);
 	free(currency);
 }

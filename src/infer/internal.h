@@ -104,6 +104,12 @@ void infer_broadcast_strides(int n, const int64_t *dims, int nout, const int64_t
 /* Normalises a possibly negative axis against rank r (valid range [-r, r-1], or [-r, r] when inclusive). */
 int infer_norm_axis(int64_t axis, int r, int inclusive, int *out);
 
+/* A fused activation, read once from a node's "pw.activation" attributes (Relu is a clamp to [0, inf)). */
+enum infer_act_kind { ACT_NONE = 0, ACT_CLAMP, ACT_HARDSWISH };
+struct infer_act {
+	enum infer_act_kind kind;
+	float lo, hi;
+};
 /* Geometry of a Conv or pooling window, with 1-3 spatial dims padded at the front to 3 (size 1). */
 struct spatial_geom {
 	int nsp;                       /* spatial dims of the real tensor */
@@ -112,6 +118,33 @@ struct spatial_geom {
 /* Reads strides, dilations, pads and auto_pad for input X and kernel (nsp entries); ceil_mode for pools. */
 int infer_spatial_geom(struct op_ctx *c, const infer_tensor *X, const int64_t *kernel, int ceil_mode,
     struct spatial_geom *g);
+
+/* CPU kernel variants, best last. The default is the best of generic/avx2 the CPU has;
+ * PW_CPU=reference|generic|avx2|avx512 forces one (capped at what the CPU has). Reference is the plain loop
+ * kept for tests. AVX-512 has its own GEMM micro-kernel (opt-in); its other kernels are the AVX2 ones. */
+enum infer_cpu_level { CPU_REFERENCE = 0, CPU_GENERIC = 1, CPU_AVX2 = 2, CPU_AVX512 = 3 };
+enum infer_cpu_level infer_cpu_level(void);
+const char *infer_cpu_level_name(enum infer_cpu_level lvl);
+
+/* C[M x N] = act(A[M x K] * B[K x N] (+ bias[i] on row i when bias != NULL)), row-major with leading dims.
+ * act may be NULL. threads 0 means OpenMP's default. */
+void infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+    const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
+    int threads);
+
+/* One convolution, fully described (NCHW, 1-3 spatial dims in geom), with its fused activation. */
+struct conv_params {
+	int64_t N, C, M, G;
+	struct spatial_geom g;
+	const float *x, *w, *bias;
+	float *y;
+	int threads;
+	struct infer_act act;
+};
+void infer_conv_ref(const struct conv_params *p);
+/* Runs the optimised path for lvl when one applies (2-D; 1x1, im2col+GEMM or depthwise 3x3); returns 0,
+ * or 1 when the shape has no fast path (caller uses the reference), or -1 when out of memory. */
+int infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl);
 
 /* The one operator dispatch (ops/dispatch.c). */
 int infer_op_run(struct op_ctx *c);
@@ -142,7 +175,10 @@ int op_shape(struct op_ctx *c);
 int op_gather(struct op_ctx *c);
 int op_cast(struct op_ctx *c);
 
-/* Applies a fused activation ("pw.activation") to n floats in place; no-op when the node has none. */
+struct infer_act infer_act_of(const pw_node *n);
+/* Applies a to n floats in place (AVX2 when the CPU level allows). */
+void infer_act_apply(const struct infer_act *a, float *x, int64_t count);
+/* Applies a node's fused activation to n floats in place; no-op when the node has none. */
 void op_apply_fused_activation(const pw_node *n, float *x, int64_t count);
 
 /* Refuses a backend built for another ABI version or lacking a required entry point. */

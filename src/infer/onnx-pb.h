@@ -1,4 +1,4 @@
-/* onnx-pb.h: the loader's conversions from protobuf-c ONNX messages, shared by the loader and tensor files. */
+/* onnx-pb.h: the protobuf-c side of the loader: TensorProto conversion, shared by the loader and its tests. */
 #ifndef PW_INFER_ONNX_PB_H
 #define PW_INFER_ONNX_PB_H
 

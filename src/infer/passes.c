@@ -71,16 +71,18 @@ redirect(infer_session *s, const unsigned char *removed, int from, int to)
 	return 0;
 }
 
-struct fold_env {
-	pw_exec_env env;
-	infer_error *err;
-};
-
 static int
 fold_alloc(pw_exec_env *env, int v, infer_dtype dt, int ndim, const int64_t *dims, infer_error *err)
 {
+	const infer_session *s = env->host;
+
 	if (env->values[v].data != NULL) {
 		infer_err(err, INFER_E_INVALID, "value #%d is produced twice", v);
+		return -1;
+	}
+	if (infer_dims_numel(ndim, dims) > s->max_elems) {
+		infer_err(err, INFER_E_LIMIT, "folded constant of %lld elements exceeds the session limit of %lld",
+		    (long long)infer_dims_numel(ndim, dims), (long long)s->max_elems);
 		return -1;
 	}
 	return infer_tensor_alloc(&env->values[v], dt, ndim, dims, err);
@@ -104,7 +106,7 @@ fold_constants(infer_session *s, unsigned char *removed, infer_error *err)
 	}
 	for (int i = 0; i < s->n_nodes; i++) {
 		pw_node *n = &s->nodes[i];
-		pw_exec_env env = { .values = values, .n_values = s->cap_values, .alloc_output = fold_alloc };
+		pw_exec_env env = { .values = values, .n_values = s->cap_values, .host = s, .alloc_output = fold_alloc };
 		struct op_ctx c = { .node = n, .op = (enum infer_op)op_of(n), .in = in, .n_in = n->n_inputs,
 			.env = &env, .err = err, .threads = 1 };
 		int all_const = 1;

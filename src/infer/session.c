@@ -5,33 +5,19 @@
 
 #include "session.h"
 
-int
-infer_backend_check(const pw_backend_ops *be, infer_error *err)
-{
-	if (be->abi_version != PW_BACKEND_ABI_VERSION) {
-		infer_err(err, INFER_E_BACKEND, "backend '%s' was built for ABI version %u, this engine uses %u",
-		    be->name != NULL ? be->name : "?", be->abi_version, PW_BACKEND_ABI_VERSION);
-		return -1;
-	}
-	if (be->struct_size < sizeof(pw_backend_ops) || be->probe == NULL || be->supports == NULL ||
-	    be->compile == NULL || be->execute == NULL || be->release == NULL || be->shutdown == NULL) {
-		infer_err(err, INFER_E_BACKEND, "backend '%s' lacks a required entry point",
-		    be->name != NULL ? be->name : "?");
-		return -1;
-	}
-	return 0;
-}
-
 void
 infer_session_free(infer_session *s)
 {
 	if (s == NULL)
 		return;
-	if (s->be != NULL) {
-		if (s->compiled != NULL)
-			s->be->release(s->be_ctx, s->compiled);
-		s->be->shutdown(s->be_ctx);
-	}
+	for (int i = 0; i < s->n_parts; i++)
+		if (s->parts[i].compiled != NULL)
+			s->backends[s->parts[i].backend].ops->release(s->backends[s->parts[i].backend].ctx,
+			    s->parts[i].compiled);
+	free(s->parts);
+	free(s->node_backend);
+	for (int i = 0; i < s->n_backends; i++)
+		infer_backend_close(&s->backends[i]);
 	for (int i = 0; i < s->n_owned; i++)
 		free(s->owned[i]);
 	free(s->owned);
@@ -111,31 +97,95 @@ compute_last_use(infer_session *s)
 	return 0;
 }
 
+/* Opens each listed backend, then "cpu" if the list lacks it; highest priority first. */
+static int
+open_backends(infer_session *s, const char *list, const char *dir, infer_error *err)
+{
+	const char *p = list;
+	int have_cpu = 0;
+
+	for (;;) {
+		size_t len = strcspn(p, ",");
+		if (s->n_backends >= INFER_MAX_BACKENDS - 1) {
+			infer_err(err, INFER_E_BACKEND, "too many backends in '%s'", list);
+			return -1;
+		}
+		if (len == 3 && memcmp(p, "cpu", 3) == 0)
+			have_cpu = 1;
+		if (infer_backend_open(p, len, dir, &s->backends[s->n_backends], err) < 0)
+			return -1;
+		s->n_backends++;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	if (!have_cpu && infer_backend_open("cpu", 3, NULL, &s->backends[s->n_backends++], err) < 0)
+		return -1;
+	/* Stable insertion sort by priority, highest first. */
+	for (int i = 1; i < s->n_backends; i++)
+		for (int j = i; j > 0 && s->backends[j].ops->priority > s->backends[j - 1].ops->priority; j--) {
+			struct infer_backend t = s->backends[j];
+			s->backends[j] = s->backends[j - 1];
+			s->backends[j - 1] = t;
+		}
+	return 0;
+}
+
+/* Gives each node to the first (highest-priority) backend that supports it, groups consecutive nodes of
+ * one backend into a subgraph and compiles each. Host-memory backends only, so no copies are needed. */
+static int
+schedule(infer_session *s, infer_error *err)
+{
+	s->node_backend = malloc((size_t)(s->n_nodes > 0 ? s->n_nodes : 1) * sizeof(int));
+	s->parts = calloc((size_t)(s->n_nodes > 0 ? s->n_nodes : 1), sizeof(*s->parts));
+	if (s->node_backend == NULL || s->parts == NULL) {
+		infer_err(err, INFER_E_NOMEM, "out of memory scheduling the graph");
+		return -1;
+	}
+	for (int i = 0; i < s->n_nodes; i++) {
+		int b = 0;
+		while (b < s->n_backends && !s->backends[b].ops->supports(s->backends[b].ctx, &s->nodes[i]))
+			b++;
+		if (b == s->n_backends) {
+			infer_node_err(err, INFER_E_UNSUPPORTED, &s->nodes[i], "no backend supports this node");
+			return -1;
+		}
+		s->node_backend[i] = b;
+		if (s->n_parts == 0 || s->parts[s->n_parts - 1].backend != b)
+			s->parts[s->n_parts++] = (struct session_part){ .backend = b, .first = i };
+		s->parts[s->n_parts - 1].count++;
+	}
+	for (int k = 0; k < s->n_parts; k++) {
+		struct session_part *pt = &s->parts[k];
+		struct infer_backend *be = &s->backends[pt->backend];
+		pt->sg = (pw_subgraph){ .nodes = s->nodes + pt->first, .n_nodes = pt->count, .constants = s->konst,
+			.n_values = s->n_values, .threads = s->threads };
+		if (be->ops->compile(be->ctx, &pt->sg, &pt->compiled, err) < 0)
+			return -1;
+	}
+	return 0;
+}
+
 infer_session *
 infer_session_create(const infer_model *m, const infer_session_opts *opts, infer_error *err)
 {
 	infer_session_opts o = { 0 };
 	infer_session *s;
-	const pw_backend_ops *be = infer_cpu_backend();
 
 	if (opts != NULL)
 		o = *opts;
-	if (o.backend != NULL && strcmp(o.backend, "cpu") != 0) {
-		infer_err(err, INFER_E_BACKEND, "backend '%s' is not available (this build has: cpu)", o.backend);
-		return NULL;
-	}
 	if (o.threads < 0) {
 		infer_err(err, INFER_E_INVALID, "thread count %d is negative", o.threads);
 		return NULL;
 	}
-	if (infer_backend_check(be, err) < 0)
-		return NULL;
 	s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		goto nomem;
 	s->m = m;
 	s->threads = o.threads;
 	s->flags = o.flags;
+	s->max_elems = o.max_tensor_elems > 0 && o.max_tensor_elems < INFER_MAX_TENSOR_ELEMS ? o.max_tensor_elems :
+	    INFER_MAX_TENSOR_ELEMS;
 	/* Room for the constants that folding creates: at most two per node (weights and bias). */
 	s->cap_values = m->n_values + 2 * m->n_nodes + 1;
 	s->n_values = m->n_values;
@@ -155,17 +205,7 @@ infer_session_create(const infer_model *m, const infer_session_opts *opts, infer
 		goto fail;
 	if (compute_last_use(s) < 0)
 		goto nomem;
-	s->be = be;
-	if (be->probe(&s->be_ctx, err) < 0) {
-		s->be = NULL;
-		goto fail;
-	}
-	s->sg.nodes = s->nodes;
-	s->sg.n_nodes = s->n_nodes;
-	s->sg.constants = s->konst;
-	s->sg.n_values = s->n_values;
-	s->sg.threads = s->threads;
-	if (be->compile(s->be_ctx, &s->sg, &s->compiled, err) < 0)
+	if (open_backends(s, o.backend != NULL ? o.backend : "cpu", o.plugin_dir, err) < 0 || schedule(s, err) < 0)
 		goto fail;
 	return s;
 nomem:
@@ -179,6 +219,18 @@ size_t
 infer_session_node_count(const infer_session *s)
 {
 	return (size_t)s->n_nodes;
+}
+
+size_t
+infer_session_subgraph_count(const infer_session *s)
+{
+	return (size_t)s->n_parts;
+}
+
+const char *
+infer_session_node_backend(const infer_session *s, size_t i)
+{
+	return i < (size_t)s->n_nodes ? s->backends[s->node_backend[i]].ops->name : NULL;
 }
 
 size_t
@@ -200,6 +252,11 @@ run_alloc_output(pw_exec_env *env, int v, infer_dtype dt, int ndim, const int64_
 
 	if (v < 0 || v >= env->n_values || env->values[v].data != NULL) {
 		infer_err(err, INFER_E_INVALID, "value #%d is produced twice", v);
+		return -1;
+	}
+	if (infer_dims_numel(ndim, dims) > rs->s->max_elems) {
+		infer_err(err, INFER_E_LIMIT, "output of %lld elements exceeds the session limit of %lld",
+		    (long long)infer_dims_numel(ndim, dims), (long long)rs->s->max_elems);
 		return -1;
 	}
 	if (arena_take(rs->s, v, dt, ndim, dims, &env->values[v]) == 0)
@@ -309,11 +366,15 @@ infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_t
 		goto out;
 	env = (pw_exec_env){ .values = values, .n_values = s->n_values, .host = &rs,
 		.alloc_output = run_alloc_output, .node_done = run_node_done };
-	if (s->be->execute(s->be_ctx, s->compiled, &env, err) < 0)
-		goto out;
-	if (s->be->synchronize != NULL && s->be->synchronize(s->be_ctx) < 0) {
-		infer_err(err, INFER_E_BACKEND, "backend '%s' failed to synchronise", s->be->name);
-		goto out;
+	for (int k = 0; k < s->n_parts; k++) {
+		struct infer_backend *be = &s->backends[s->parts[k].backend];
+		if (be->ops->execute(be->ctx, s->parts[k].compiled, &env, err) < 0)
+			goto out;
+		/* The next subgraph (maybe another backend) reads these results: wait for them. */
+		if (be->ops->synchronize != NULL && be->ops->synchronize(be->ctx) < 0) {
+			infer_err(err, INFER_E_BACKEND, "backend '%s' failed to synchronise", be->ops->name);
+			goto out;
+		}
 	}
 	for (; done < n_outputs; done++) {
 		int v = m->outputs[done];

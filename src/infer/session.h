@@ -4,10 +4,29 @@
 
 #include "internal.h"
 
+/* An opened backend: the built-in CPU one or a dlopen'ed plugin. */
+struct infer_backend {
+	const pw_backend_ops *ops;
+	void *ctx;                        /* what probe returned */
+	void *dl;                         /* dlopen handle, NULL for built-ins */
+	int opened;                       /* probe succeeded: shutdown is owed */
+};
+
+/* A run of consecutive nodes compiled for one backend. */
+struct session_part {
+	int backend;                      /* index into infer_session.backends */
+	int first, count;                 /* node range */
+	pw_subgraph sg;
+	void *compiled;
+};
+
+#define INFER_MAX_BACKENDS 4
+
 struct infer_session {
 	const infer_model *m;
 	int threads;
 	unsigned flags;
+	int64_t max_elems;                /* per-tensor element limit for intermediates */
 
 	/* Values: the model's, then constants created by passes (up to cap_values). */
 	int n_values, cap_values;
@@ -24,10 +43,11 @@ struct infer_session {
 	infer_tensor **owned_tensors;     /* constants made by passes */
 	int n_owned_tensors;
 
-	const pw_backend_ops *be;
-	void *be_ctx;
-	void *compiled;
-	pw_subgraph sg;
+	struct infer_backend backends[INFER_MAX_BACKENDS];
+	int n_backends;
+	struct session_part *parts;
+	int n_parts;
+	int *node_backend;                /* backend index of each executed node */
 
 	/* Arena plan: built from the sizes seen in a run, reused while they fit. */
 	size_t *rec_bytes;                /* bytes each value needed in the runs so far */
@@ -36,6 +56,10 @@ struct infer_session {
 	size_t arena_bytes;
 	int replan;                       /* a value did not fit the plan in this run */
 };
+
+/* plugin.c: opens backend name[0..len) (built-in "cpu" or DIR/pw-backend-NAME.so); closes it. */
+int infer_backend_open(const char *name, size_t len, const char *dir, struct infer_backend *b, infer_error *err);
+void infer_backend_close(struct infer_backend *b);
 
 void *session_keep(infer_session *s, void *p);
 /* Adds t (ownership passes to the session) as a new constant value; returns its id or -1. */

@@ -1,11 +1,11 @@
-/* tensor.c: tensor allocation with overflow-safe sizes, and reading TensorProto files. */
+/* tensor.c: tensor allocation with overflow-safe sizes, and reading whole files with a size cap. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
-#include "onnx-pb.h"
+#include "internal.h"
 
 size_t
 infer_dtype_size(infer_dtype dt)
@@ -95,87 +95,6 @@ infer_tensor_release(infer_tensor *t)
 }
 
 int
-infer_tensor_from_proto(const Onnx__TensorProto *tp, infer_tensor *out, const char *what, infer_error *err)
-{
-	int64_t n;
-	size_t es;
-	infer_dtype dt;
-
-	memset(out, 0, sizeof(*out));
-	if (tp->n_external_data > 0 || (tp->has_data_location &&
-	    tp->data_location == ONNX__TENSOR_PROTO__DATA_LOCATION__EXTERNAL)) {
-		const char *file = "?";
-		for (size_t i = 0; i < tp->n_external_data; i++)
-			if (tp->external_data[i]->key != NULL && strcmp(tp->external_data[i]->key, "location") == 0 &&
-			    tp->external_data[i]->value != NULL)
-				file = tp->external_data[i]->value;
-		infer_err(err, INFER_E_UNSUPPORTED, "%s: external data (file '%s') is not supported; "
-		    "save the model with all tensors inside the .onnx file", what, file);
-		return -1;
-	}
-	if (tp->segment != NULL) {
-		infer_err(err, INFER_E_UNSUPPORTED, "%s: segmented tensors are not supported", what);
-		return -1;
-	}
-	if (!tp->has_data_type) {
-		infer_err(err, INFER_E_INVALID, "%s: tensor has no data_type", what);
-		return -1;
-	}
-	switch (tp->data_type) {
-	case ONNX__TENSOR_PROTO__DATA_TYPE__FLOAT: dt = INFER_DTYPE_FLOAT; break;
-	case ONNX__TENSOR_PROTO__DATA_TYPE__INT64: dt = INFER_DTYPE_INT64; break;
-	default:
-		infer_err(err, INFER_E_UNSUPPORTED, "%s: element type %d is not supported (only float and int64)",
-		    what, (int)tp->data_type);
-		return -1;
-	}
-	if (tp->n_dims > INFER_MAX_DIMS) {
-		infer_err(err, INFER_E_LIMIT, "%s: %zu dimensions exceed the limit of %d", what, tp->n_dims,
-		    INFER_MAX_DIMS);
-		return -1;
-	}
-	n = infer_dims_numel((int)tp->n_dims, tp->dims);
-	if (n < 0) {
-		infer_err(err, INFER_E_LIMIT, "%s: dimensions are negative or exceed %lld elements", what,
-		    (long long)INFER_MAX_TENSOR_ELEMS);
-		return -1;
-	}
-	es = infer_dtype_size(dt);
-	if (tp->has_raw_data) {
-		if (tp->raw_data.len != (size_t)n * es) {
-			infer_err(err, INFER_E_INVALID, "%s: raw_data holds %zu bytes, the shape needs %zu", what,
-			    tp->raw_data.len, (size_t)n * es);
-			return -1;
-		}
-	} else {
-		size_t have = dt == INFER_DTYPE_FLOAT ? tp->n_float_data : tp->n_int64_data;
-		if (have != (size_t)n) {
-			infer_err(err, INFER_E_INVALID, "%s: holds %zu values, the shape needs %lld", what, have,
-			    (long long)n);
-			return -1;
-		}
-	}
-	if (infer_tensor_alloc(out, dt, (int)tp->n_dims, tp->dims, err) < 0) {
-		char inner[sizeof(err->msg)];
-		if (err != NULL) {
-			memcpy(inner, err->msg, sizeof(inner));
-			infer_err(err, err->code, "%s: %s", what, inner);
-		}
-		return -1;
-	}
-	if (n == 0)
-		return 0;
-	/* raw_data is little-endian, as is every host this engine targets (x86-64, aarch64). */
-	if (tp->has_raw_data)
-		memcpy(out->data, tp->raw_data.data, (size_t)n * es);
-	else if (dt == INFER_DTYPE_FLOAT)
-		memcpy(out->data, tp->float_data, (size_t)n * es);
-	else
-		memcpy(out->data, tp->int64_data, (size_t)n * es);
-	return 0;
-}
-
-int
 infer_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, infer_error *err)
 {
 	FILE *f = fopen(path, "rb");
@@ -215,26 +134,4 @@ infer_read_file(const char *path, size_t max, uint8_t **buf, size_t *len, infer_
 	*buf = b;
 	*len = (size_t)st.st_size;
 	return 0;
-}
-
-int
-infer_tensor_load_pb(const char *path, infer_tensor *out, infer_error *err)
-{
-	uint8_t *buf;
-	size_t len;
-	Onnx__TensorProto *tp;
-	int rc;
-
-	memset(out, 0, sizeof(*out));
-	if (infer_read_file(path, INFER_MAX_MODEL_BYTES, &buf, &len, err) < 0)
-		return -1;
-	tp = onnx__tensor_proto__unpack(NULL, len, buf);
-	free(buf);
-	if (tp == NULL) {
-		infer_err(err, INFER_E_INVALID, "%s: not a valid TensorProto (truncated or corrupt)", path);
-		return -1;
-	}
-	rc = infer_tensor_from_proto(tp, out, path, err);
-	onnx__tensor_proto__free_unpacked(tp, NULL);
-	return rc;
 }

@@ -15,3 +15,11 @@ tests_unit_redis_url_test_LDADD = $(PW_STORE_LIBS) $(CRITERION_LIBS)
 tests_integration_store_test_SOURCES = tests/integration/test-store.c
 tests_integration_store_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_CFLAGS)
 tests_integration_store_test_LDADD = $(PW_TEST_LIBS) $(PW_STORE_LIBS) $(CRITERION_LIBS)
+
+# Crawl jobs through Redis (due zset, jobs stream + group "crawlers", leases, source state): see docs/crawl-jobs.md.
+src_store_libpwstore_a_SOURCES += src/store/jobs.c src/store/jobs.h
+check_PROGRAMS += tests/integration/jobs_test
+TESTS += tests/integration/jobs_test
+tests_integration_jobs_test_SOURCES = tests/integration/test-jobs.c
+tests_integration_jobs_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_CFLAGS)
+tests_integration_jobs_test_LDADD = $(PW_TEST_LIBS) $(PW_STORE_LIBS) $(CRITERION_LIBS)

@@ -57,6 +57,7 @@ struct store {
 struct cmd {
 	int argc;
 	const char *argv[MAX_ARGS];
+	const char **ext;            /* when set, used instead of argv (commands longer than MAX_ARGS) */
 };
 
 /*
@@ -380,7 +381,8 @@ run_batch(struct store *st, const struct cmd *cmds, size_t n, redisReply **repli
 		if (s != STORE_OK)
 			return s;
 		for (i = 0; i < n && !lost; i++)
-			if (redisAppendCommandArgv(st->c, cmds[i].argc, (const char **)cmds[i].argv, NULL) != REDIS_OK)
+			if (redisAppendCommandArgv(st->c, cmds[i].argc,
+			    cmds[i].ext != NULL ? cmds[i].ext : (const char **)cmds[i].argv, NULL) != REDIS_OK)
 				lost = true;
 		for (i = 0; i < n && !lost; i++) {
 			void *r = NULL;
@@ -1118,4 +1120,81 @@ store_listing_id(const char *source, const char *sku, const char *gtin, const ch
 	for (int i = 0; i < 8; i++)
 		(void)pw_snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return pw_snprintf(buf, buflen, "%s:url:%s", source, hex);
+}
+
+/* ---- shared connection for store-level modules (jobs.c) ---------------- */
+
+const char *
+store_prefix(const struct store *st)
+{
+	return st->prefix;
+}
+
+void
+store_set_error(struct store *st, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vsnprintf(st->err, sizeof(st->err), fmt, ap) < 0)
+		st->err[0] = '\0';
+	va_end(ap);
+}
+
+enum store_status
+store_reply_error(struct store *st, const struct redisReply *r, const char *what)
+{
+	return reply_error(st, r, what);
+}
+
+enum store_status
+store_command(struct store *st, int argc, const char **argv, struct redisReply **reply)
+{
+	struct cmd c = { .argc = argc, .ext = argv };
+
+	*reply = NULL;
+	if (argc <= 0) {
+		seterr(st, "internal error: empty Redis command");
+		return STORE_ERROR;
+	}
+	return run1(st, &c, reply);
+}
+
+enum store_status
+store_script(struct store *st, const char *body, int nkeys, const char **args, int nargs,
+    const char *what, struct redisReply **reply)
+{
+	struct script sc;
+	const char **argv;
+	char nk[12];
+	enum store_status s;
+
+	*reply = NULL;
+	if (nargs < 0 || nargs > 1000000) {
+		seterr(st, "internal error: %d script arguments for %s", nargs, what);
+		return STORE_ERROR;
+	}
+	script_init(&sc, body);
+	argv = xcalloc((size_t)nargs + 3, sizeof(*argv));
+	(void)pw_snprintf(nk, sizeof(nk), "%d", nkeys);
+	argv[0] = sc.sha[0] != '\0' ? "EVALSHA" : "EVAL";
+	argv[1] = sc.sha[0] != '\0' ? sc.sha : sc.body;
+	argv[2] = nk;
+	for (int i = 0; i < nargs; i++)
+		argv[i + 3] = args[i];
+	s = store_command(st, nargs + 3, argv, reply);
+	if (s == STORE_OK && (*reply)->type == REDIS_REPLY_ERROR && strncmp((*reply)->str, "NOSCRIPT", 8) == 0) {
+		freeReplyObject(*reply);
+		*reply = NULL;
+		argv[0] = "EVAL";
+		argv[1] = sc.body;
+		s = store_command(st, nargs + 3, argv, reply);
+	}
+	if (s == STORE_OK && (*reply)->type == REDIS_REPLY_ERROR) {
+		s = reply_error(st, *reply, what);
+		freeReplyObject(*reply);
+		*reply = NULL;
+	}
+	free(argv);
+	return s;
 }

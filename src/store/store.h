@@ -111,4 +111,22 @@ enum store_status store_history(struct store *st, const char *listing_id, int64_
 bool store_listing_id(const char *source, const char *sku, const char *gtin, const char *url,
     char *buf, size_t buflen);
 
+/*
+ * The store's connection, shared with other store-level modules (jobs.c) so
+ * they keep its reconnect/backoff behaviour. Replies are hiredis objects owned
+ * by the caller (freeReplyObject).
+ */
+struct redisReply;
+/* The key prefix, such as "pw:". Owned by the store. */
+const char *store_prefix(const struct store *st);
+/* Sets the text store_error() returns. */
+void store_set_error(struct store *st, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Turns an error reply into STORE_ERROR with a message naming the URL and what was being done. */
+enum store_status store_reply_error(struct store *st, const struct redisReply *r, const char *what);
+/* Runs one command (argv borrowed); *reply may be an error reply, which the caller inspects and frees. */
+enum store_status store_command(struct store *st, int argc, const char **argv, struct redisReply **reply);
+/* EVALSHA (EVAL on NOSCRIPT) of a Lua script; an error reply becomes STORE_ERROR and *reply is NULL. */
+enum store_status store_script(struct store *st, const char *body, int nkeys, const char **args, int nargs,
+    const char *what, struct redisReply **reply);
+
 #endif

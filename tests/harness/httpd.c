@@ -417,6 +417,35 @@ serve_path(struct test_httpd *h, int fd, const char *path, bool head_only, bool 
 		respond(fd, 302, "text/plain", loc, "", 0, head_only);
 		return;
 	}
+	if (strncmp(path, "retry-after/", 12) == 0 || strncmp(path, "retry-after-date/", 17) == 0) {
+		bool as_date = path[11] == '-';
+		long secs, times;
+		char hdr[128];
+		if (!parse_number(path + (as_date ? 17 : 12), 86400, &secs, &rest) || *rest != '/' ||
+		    !parse_number(rest + 1, 1000, &times, &rest)) {
+			respond_text(fd, 400, "bad retry-after\n", head_only);
+			return;
+		}
+		if (__atomic_fetch_add(&h->retry_after_hits, 1, __ATOMIC_ACQ_REL) >= times) {
+			if (*rest == '/')
+				serve_path(h, fd, rest + 1, head_only, accept_gzip);
+			else
+				respond_text(fd, 200, "ok\n", head_only);
+			return;
+		}
+		if (as_date) {
+			time_t when = time(NULL) + secs;
+			struct tm tm;
+			char date[64];
+			gmtime_r(&when, &tm);
+			strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+			snprintf(hdr, sizeof hdr, "Retry-After: %s\r\n", date);
+		} else {
+			snprintf(hdr, sizeof hdr, "Retry-After: %ld\r\n", secs);
+		}
+		respond(fd, 429, "text/plain", hdr, "slow down\n", 10, head_only);
+		return;
+	}
 	if (strncmp(path, "big/", 4) == 0) {
 		if (!parse_number(path + 4, LONG_MAX / 2, &n, &rest) || *rest != '\0') {
 			respond_text(fd, 400, "bad size\n", head_only);
@@ -500,7 +529,14 @@ handle_connection(struct test_httpd *h, int fd)
 
 	if (!read_head(h, fd, head, sizeof head))
 		return;
-	__atomic_fetch_add(&h->requests, 1, __ATOMIC_ACQ_REL);
+	{
+		int idx = __atomic_fetch_add(&h->requests, 1, __ATOMIC_ACQ_REL);
+		if (idx >= 0 && idx < (int)(sizeof h->request_ms / sizeof h->request_ms[0])) {
+			struct timespec now;
+			clock_gettime(CLOCK_MONOTONIC, &now);
+			h->request_ms[idx] = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		}
+	}
 
 	line_end = strpbrk(head, "\r\n");
 	if (line_end != NULL)

@@ -14,6 +14,10 @@
  * /big/<n> streams n bytes with no Content-Length (the body ends at close); /gzip/<path>
  * serves a file gzip-encoded when the client accepts gzip; a path with a ".." segment is 403;
  * a directory serves its index.html.
+ * Retry fixtures: /retry-after/<secs>/<n>[/<path>] answers 429 with "Retry-After: <secs>"
+ * to the first n requests made to any /retry-after* route of this server, then serves
+ * <path> (or "ok\n"); /retry-after-date/<secs>/<n>[/<path>] does the same with an
+ * IMF-fixdate <secs> seconds ahead.
  */
 struct test_httpd {
 	char docroot[512];
@@ -23,6 +27,9 @@ struct test_httpd {
 	volatile bool stopping;
 	pthread_t thread;
 	int requests;              /* count of requests served, for assertions */
+	int retry_after_hits;      /* requests made to the /retry-after* routes */
+	/* Arrival time (CLOCK_MONOTONIC, ms) of request i, for the first 64 requests. */
+	long long request_ms[64];
 };
 
 void test_httpd_start(struct test_httpd *h, const char *docroot);

@@ -420,3 +420,395 @@ Test(daemon, refuses_to_start_twice_on_one_state_dir, .timeout = 60)
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	fixture_teardown(&fx);
 }
+
+/* ---- crawl jobs shared through Redis (several daemons, one schedule) ---------------------------- */
+
+#include <hiredis/hiredis.h>
+
+/*
+ * Under ASan, Criterion 2.4's parallel runner (the parent process, not a test)
+ * leaks one 48-byte block when the long kill test below finishes after another
+ * test; LSan then fails the whole binary although every test passed. The
+ * daemon under test is not covered by this: it runs as its own process, and a
+ * leak there turns into exit status 23, which every test here asserts is 0.
+ */
+const char *__lsan_default_suppressions(void);
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:libcriterion.so\n";
+}
+
+/* A config at path with its own state dir (one per daemon), one source per path. */
+static void
+write_config_at(struct fixture *fx, const char *path, const char *state, const char *const *paths, size_t n,
+    const char *interval, const char *crawl_extra)
+{
+	FILE *f = fopen(path, "w");
+	size_t i;
+
+	cr_assert_not_null(f);
+	fprintf(f, "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/%s\nlog-level = debug\n\n", fx->redis.url,
+	    fx->dir, state);
+	fprintf(f, "[crawl]\nconnect-timeout = 1s\nper-host-delay = 0s\n%s\n", crawl_extra);
+	for (i = 0; i < n; i++)
+		fprintf(f, "[source \"s%zu\"]\nurl = %s/%s\ninterval = %s\n\n", i, fx->httpd.base_url, paths[i],
+		    interval);
+	fclose(f);
+}
+
+/* Starts pricewatchd -f -c conf with its output in log. */
+static pid_t
+spawn_daemon_at(const char *conf, const char *log)
+{
+	pid_t pid = fork();
+
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, STDOUT_FILENO);
+			dup2(fd, STDERR_FILENO);
+		}
+		execl(daemon_path(), "pricewatchd", "-f", "-c", conf, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static redisContext *
+raw_connect(struct fixture *fx)
+{
+	redisContext *rc = redisConnectUnix(fx->redis.socket_path);
+
+	cr_assert(rc != NULL && rc->err == 0);
+	return rc;
+}
+
+static long long
+raw_int(redisContext *rc, const char *cmd, const char *arg)
+{
+	redisReply *r = arg != NULL ? redisCommand(rc, cmd, arg) : redisCommand(rc, cmd);
+	long long v = -1;
+
+	cr_assert_not_null(r);
+	if (r->type == REDIS_REPLY_INTEGER)
+		v = r->integer;
+	else if (r->type == REDIS_REPLY_STRING)
+		v = strtoll(r->str, NULL, 10);
+	freeReplyObject(r);
+	return v;
+}
+
+/* Makes sources s0..s(n-1) due now, as after a long stop (else first crawls spread over up to 30 s). */
+static void
+make_due(redisContext *rc, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char m[16];
+
+		snprintf(m, sizeof(m), "s%zu", i);
+		cr_assert_eq(raw_int(rc, "ZADD pw:due 0 %s", m), 1);
+	}
+}
+
+/* Pending jobs held by the consumer whose name ends in ":pid". */
+static int
+jobs_held_by(redisContext *rc, pid_t pid)
+{
+	redisReply *r = redisCommand(rc, "XPENDING pw:jobs crawlers - + 100");
+	char suffix[32];
+	int n = 0;
+
+	snprintf(suffix, sizeof(suffix), ":%ld", (long)pid);
+	cr_assert_not_null(r);
+	if (r->type == REDIS_REPLY_ARRAY)
+		for (size_t i = 0; i < r->elements; i++) {
+			const char *who = r->element[i]->element[1]->str;
+			size_t lw = strlen(who), ls = strlen(suffix);
+
+			if (lw > ls && strcmp(who + lw - ls, suffix) == 0)
+				n++;
+		}
+	freeReplyObject(r);
+	return n;
+}
+
+static long long
+source_crawls(redisContext *rc, const char *source)
+{
+	char key[160];
+
+	snprintf(key, sizeof(key), "pw:source:%s", source);
+	return raw_int(rc, "HGET %s crawls", key);
+}
+
+/* The N in the daemon's exit line "crawl jobs: E enqueued, N claimed, ...", or -1. */
+static long long
+claimed_in_log(const char *path)
+{
+	char *s = read_file(path, 1 << 20, NULL), *p;
+	long long v = -1;
+
+	if (s == NULL)
+		return -1;
+	p = strstr(s, "crawl jobs: ");
+	if (p != NULL && (p = strstr(p, "enqueued, ")) != NULL)
+		v = strtoll(p + 10, NULL, 10);
+	free(s);
+	return v;
+}
+
+Test(daemon, two_daemons_share_one_schedule, .timeout = 90)
+{
+	struct fixture fx;
+	const char *paths[] = { "p0.html", "p1.html", "p2.html", "p3.html", "p4.html", "p5.html" };
+	char conf2[320], log2[320], id[64];
+	long long before[6], after[6];
+	redisContext *rc;
+	pid_t a, b;
+	int64_t t0, elapsed;
+	int status;
+	size_t i;
+
+	fixture_setup(&fx);
+	for (i = 0; i < 6; i++)
+		write_product(&fx, paths[i], "3.00", "EUR", "InStock");
+	write_config_at(&fx, fx.conf, "state-a", paths, 6, "2s", "timeout = 2s\n");
+	snprintf(conf2, sizeof(conf2), "%s/second.conf", fx.dir);
+	snprintf(log2, sizeof(log2), "%s/second.log", fx.dir);
+	write_config_at(&fx, conf2, "state-b", paths, 6, "2s", "timeout = 2s\n");
+	a = spawn_daemon_at(fx.conf, fx.log);
+	b = spawn_daemon_at(conf2, log2);
+	for (i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "s%zu:sku:W-%s", i, paths[i]);
+		cr_assert_eq(wait_history(&fx, id, 1, 15000), 1, "%s never recorded", id);
+	}
+
+	/* Over a few intervals, each page is crawled about once per interval in total, not once per daemon. */
+	rc = raw_connect(&fx);
+	t0 = time_mono_ms();
+	for (i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "s%zu", i);
+		before[i] = source_crawls(rc, id);
+	}
+	sleep_ms(8000);
+	for (i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "s%zu", i);
+		after[i] = source_crawls(rc, id);
+	}
+	elapsed = time_mono_ms() - t0;
+	for (i = 0; i < 6; i++) {
+		/* Due times move by 2 s +- 10 %: at most elapsed / 1.8 s crawls, plus one at each end. */
+		long long most = elapsed / 1800 + 2, got = after[i] - before[i];
+
+		cr_assert_geq(got, 1, "s%zu not crawled in %lld ms", i, (long long)elapsed);
+		cr_assert_leq(got, most, "s%zu crawled %lld times in %lld ms (2 s interval): work done twice?", i, got,
+		    (long long)elapsed);
+	}
+	redisFree(rc);
+
+	kill(a, SIGTERM);
+	kill(b, SIGTERM);
+	status = wait_exit(a, 10000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "first daemon: %d", status);
+	status = wait_exit(b, 10000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "second daemon: %d", status);
+	/* Both took part. */
+	cr_assert_gt(claimed_in_log(fx.log), 0, "first daemon claimed no job");
+	cr_assert_gt(claimed_in_log(log2), 0, "second daemon claimed no job");
+	fixture_teardown(&fx);
+}
+
+Test(daemon, jobs_of_a_killed_daemon_are_finished_by_another, .timeout = 90)
+{
+	struct fixture fx;
+	const char *paths[] = { "slow/1500/p0.html", "slow/1500/p1.html", "slow/1500/p2.html",
+		"slow/1500/p3.html", "slow/1500/p4.html", "slow/1500/p5.html" };
+	char conf2[320], log2[320], id[64], *log;
+	redisContext *rc;
+	pid_t a, b;
+	int status, waited;
+	size_t i;
+
+	fixture_setup(&fx);
+	for (i = 0; i < 6; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "p%zu.html", i);
+		write_product(&fx, name, "4.00", "EUR", "InStock");
+	}
+	/* An hour between crawls: a page recorded after the kill was recovered from the dead daemon's job. */
+	write_config_at(&fx, fx.conf, "state-a", paths, 6, "1h", "timeout = 5s\njob-timeout = 2s\n");
+	snprintf(conf2, sizeof(conf2), "%s/second.conf", fx.dir);
+	snprintf(log2, sizeof(log2), "%s/second.log", fx.dir);
+	write_config_at(&fx, conf2, "state-b", paths, 6, "1h", "timeout = 5s\njob-timeout = 2s\n");
+	rc = raw_connect(&fx);
+	make_due(rc, 6);
+
+	a = spawn_daemon_at(fx.conf, fx.log);
+	for (waited = 0; waited < 15000 && jobs_held_by(rc, a) == 0; waited += 20)
+		sleep_ms(20);
+	cr_assert_gt(jobs_held_by(rc, a), 0, "first daemon never claimed a job");
+	b = spawn_daemon_at(conf2, log2);
+	kill(a, SIGKILL);              /* mid-fetch: the job stays claimed, never acked */
+	cr_assert_neq(wait_exit(a, 5000), -1);
+
+	for (i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "s%zu:sku:W-p%zu.html", i, i);
+		cr_assert_eq(wait_history(&fx, id, 1, 40000), 1, "%s never recorded after the kill", id);
+	}
+	for (waited = 0; waited < 10000 && raw_int(rc, "XLEN pw:jobs", NULL) != 0; waited += 100)
+		sleep_ms(100);
+	cr_assert_eq(raw_int(rc, "XLEN pw:jobs", NULL), 0, "jobs left in the stream");
+	cr_assert_eq(jobs_held_by(rc, a), 0, "the dead daemon still holds a job");
+	redisFree(rc);
+
+	kill(b, SIGTERM);
+	status = wait_exit(b, 10000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "second daemon: %d", status);
+	log = read_file(log2, 1 << 20, NULL);
+	cr_assert_not_null(log);
+	cr_assert_not_null(strstr(log, "took over job"), "no reclaim in the log: %s", log);
+	free(log);
+	fixture_teardown(&fx);
+}
+
+Test(daemon, a_job_is_acked_only_after_its_observations_are_stored, .timeout = 60)
+{
+	struct fixture fx;
+	const char *paths[] = { "a.html" };
+	redisContext *rc;
+	redisReply *r;
+	pid_t pid;
+	int status, waited;
+	bool refused = false;
+
+	fixture_setup(&fx);
+	write_product(&fx, "a.html", "9.99", "USD", "InStock");
+	write_config_at(&fx, fx.conf, "state", paths, 1, "1h", "timeout = 2s\njob-timeout = 2s\n");
+	rc = raw_connect(&fx);
+	make_due(rc, 1);
+	/* Another program's key where the listing goes: Redis refuses the record (WRONGTYPE). */
+	r = redisCommand(rc, "SET pw:listing:s0:sku:W-a.html not-a-hash");
+	freeReplyObject(r);
+	pid = spawn_daemon_at(fx.conf, fx.log);
+
+	for (waited = 0; waited < 15000 && !refused; waited += 100) {
+		r = redisCommand(rc, "HGET pw:source:s0 last_error");
+		refused = r != NULL && r->type == REDIS_REPLY_STRING && strstr(r->str, "WRONGTYPE") != NULL;
+		freeReplyObject(r);
+		if (!refused)
+			sleep_ms(100);
+	}
+	cr_assert(refused, "the refused record was not reported in pw:source:s0");
+	/* Not stored, so not acked: the job is still pending. */
+	r = redisCommand(rc, "XPENDING pw:jobs crawlers");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	cr_assert_eq(r->element[0]->integer, 1, "job acked although its observation was not stored");
+	freeReplyObject(r);
+	cr_assert_eq(raw_int(rc, "HGET pw:source:s0 error_streak", NULL), 1);
+
+	/* Once the key is fixed, the lease runs out, the job is crawled again and stored, then acked. */
+	r = redisCommand(rc, "DEL pw:listing:s0:sku:W-a.html");
+	freeReplyObject(r);
+	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 1, 20000), 1, "not recorded after the fix");
+	for (waited = 0; waited < 10000 && raw_int(rc, "XLEN pw:jobs", NULL) != 0; waited += 100)
+		sleep_ms(100);
+	cr_assert_eq(raw_int(rc, "XLEN pw:jobs", NULL), 0);
+	cr_assert_eq(raw_int(rc, "HGET pw:source:s0 error_streak", NULL), 0);
+	redisFree(rc);
+
+	kill(pid, SIGTERM);
+	status = wait_exit(pid, 10000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+	fixture_teardown(&fx);
+}
+
+Test(daemon, an_interrupted_job_is_handed_back_at_once, .timeout = 60)
+{
+	struct fixture fx;
+	char conf2[320], log2[320];
+	redisContext *rc;
+	redisReply *r;
+	FILE *f;
+	pid_t a, b;
+	int status, waited, i;
+
+	fixture_setup(&fx);
+	for (i = 0; i < 3; i++) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "p%d.html", i);
+		write_product(&fx, name, "6.00", "EUR", "InStock");
+	}
+	/* One source, three slow pages, and a lease far longer than the test: only a hand-back can save it. */
+	snprintf(conf2, sizeof(conf2), "%s/second.conf", fx.dir);
+	for (i = 0; i < 2; i++) {
+		f = fopen(i == 0 ? fx.conf : conf2, "w");
+		cr_assert_not_null(f);
+		fprintf(f, "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/state%d\nlog-level = debug\n\n"
+		    "[crawl]\ntimeout = 5s\njob-timeout = 1h\nper-host-delay = 0s\n\n"
+		    "[source \"s0\"]\nurl = %s/slow/1000/p0.html, %s/slow/1000/p1.html, %s/slow/1000/p2.html\n"
+		    "interval = 1h\n", fx.redis.url, fx.dir, i, fx.httpd.base_url, fx.httpd.base_url,
+		    fx.httpd.base_url);
+		fclose(f);
+	}
+	snprintf(log2, sizeof(log2), "%s/second.log", fx.dir);
+	rc = raw_connect(&fx);
+	make_due(rc, 1);
+	a = spawn_daemon_at(fx.conf, fx.log);
+	for (waited = 0; waited < 15000 && jobs_held_by(rc, a) == 0; waited += 20)
+		sleep_ms(20);
+	cr_assert_gt(jobs_held_by(rc, a), 0, "the daemon never claimed the job");
+	kill(a, SIGTERM);              /* during the first page: the other two are not crawled */
+	status = wait_exit(a, 10000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+
+	/* Back in the stream, held by nobody. */
+	r = redisCommand(rc, "XPENDING pw:jobs crawlers");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	cr_assert_eq(r->element[0]->integer, 0, "the stopped daemon still holds the job");
+	freeReplyObject(r);
+	cr_assert_eq(raw_int(rc, "XLEN pw:jobs", NULL), 1, "the job was not handed back");
+
+	b = spawn_daemon_at(conf2, log2);
+	cr_assert_eq(wait_history(&fx, "s0:sku:W-p2.html", 1, 20000), 1, "the handed-back job was not run");
+	redisFree(rc);
+	kill(b, SIGTERM);
+	status = wait_exit(b, 10000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+	fixture_teardown(&fx);
+}
+
+Test(daemon, a_source_removed_on_reload_leaves_the_schedule, .timeout = 60)
+{
+	struct fixture fx;
+	const char *two[] = { "a.html", "b.html" };
+	redisContext *rc;
+	pid_t pid;
+	int status, waited;
+
+	fixture_setup(&fx);
+	write_product(&fx, "a.html", "1.00", "USD", "InStock");
+	write_product(&fx, "b.html", "2.00", "USD", "InStock");
+	write_config(&fx, fx.redis.url, two, 2, NULL);
+	pid = spawn_daemon(&fx, "-f", NULL);
+	cr_assert_eq(wait_history(&fx, "s1:sku:W-b.html", 1, 10000), 1);
+	rc = raw_connect(&fx);
+	cr_assert_geq(raw_int(rc, "ZSCORE pw:due s1", NULL), 1);
+
+	write_config(&fx, fx.redis.url, two, 1, NULL);
+	kill(pid, SIGHUP);
+	for (waited = 0; waited < 10000 && raw_int(rc, "ZSCORE pw:due s1", NULL) != -1; waited += 100)
+		sleep_ms(100);
+	cr_assert_eq(raw_int(rc, "ZSCORE pw:due s1", NULL), -1, "removed source still scheduled");
+	cr_assert_geq(raw_int(rc, "ZSCORE pw:due s0", NULL), 1, "kept source lost its schedule");
+	redisFree(rc);
+
+	kill(pid, SIGTERM);
+	status = wait_exit(pid, 10000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	fixture_teardown(&fx);
+}

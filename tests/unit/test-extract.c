@@ -200,21 +200,103 @@ Test(extract, no_jsonld_gives_zero_records_and_a_message)
 
 	cr_assert_eq(extract_fixture("no-jsonld.html", NULL, &res), 0);
 	cr_assert_null(res.records);
-	cr_assert_str_eq(res.error, "no schema.org Product in JSON-LD");
+	cr_assert_not_null(strstr(res.error, "no product found"), "error: %s", res.error);
 	cr_assert_eq(res.n_errors, 0);
 	extract_result_free(&res);
 }
 
-Test(extract, thousands_separator_is_a_counted_error)
+Test(extract, thousands_separator_in_a_jsonld_price_is_read_exactly)
 {
 	struct extract_result res;
 
-	/* The product is still reported, without a price, and the reason is kept. */
+	/* "1,299.00" is not schema.org notation, but the locale-aware parser reads it exactly. */
 	cr_assert_eq(extract_fixture("thousands.html", NULL, &res), 1);
-	cr_assert_eq(res.n_errors, 1);
-	cr_assert_not_null(strstr(res.error, "1,299.00"), "error: %s", res.error);
-	cr_assert_eq(res.records[0].price.currency[0], '\0');
+	cr_assert_eq(res.n_errors, 0, "error: %s", res.error);
+	assert_price(&res.records[0], 129900, "USD");
 	cr_assert_str_eq(res.records[0].title, "Road Bike Carbon 56cm");
+	extract_result_free(&res);
+}
+
+Test(extract, jsonld_price_text_that_contradicts_its_currency_is_an_error)
+{
+	static const char html[] = "<script type=\"application/ld+json\">"
+	    "{\"@type\":\"Product\",\"name\":\"Q\",\"offers\":{\"price\":\"$5.00\",\"priceCurrency\":\"EUR\"}}"
+	    "</script>";
+	struct extract_result res;
+
+	cr_assert_eq(extract_page(html, sizeof html - 1, PAGE_URL, NULL, &res), 1);
+	cr_assert_eq(res.n_errors, 1);
+	cr_assert_not_null(strstr(res.error, "USD but priceCurrency says EUR"), "error: %s", res.error);
+	cr_assert_eq(res.records[0].price.currency[0], '\0');
+	extract_result_free(&res);
+}
+
+Test(extract, jsonld_locale_prices_and_ranges)
+{
+	static const struct {
+		const char *price, *currency;
+		int64_t minor, high;
+		const char *want_cur;
+	} cases[] = {
+		{ "1.299,00 €", "EUR", 129900, -1, "EUR" },
+		{ "€1,299.00", NULL, 129900, -1, "EUR" },
+		{ "19,99", "EUR", 1999, -1, "EUR" },
+		{ "CHF 1'049.95", "CHF", 104995, -1, "CHF" },
+		{ "$5", "CAD", 500, -1, "CAD" },
+		{ "19.99 - 29.99", "USD", 1999, 2999, "USD" },
+	};
+
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct extract_result res;
+		char *html = xasprintf("<script type=\"application/ld+json\">{\"@type\":\"Product\",\"name\":\"P\","
+		    "\"offers\":{\"price\":\"%s\"%s%s%s}}</script>", cases[i].price,
+		    cases[i].currency ? ",\"priceCurrency\":\"" : "", cases[i].currency ? cases[i].currency : "",
+		    cases[i].currency ? "\"" : "");
+		cr_assert_eq(extract_page(html, strlen(html), PAGE_URL, NULL, &res), 1);
+		cr_assert_eq(res.n_errors, 0, "%s: %s", cases[i].price, res.error);
+		assert_price(&res.records[0], cases[i].minor, cases[i].want_cur);
+		if (cases[i].high >= 0)
+			cr_assert_eq(res.records[0].price_high.minor, cases[i].high, "%s", cases[i].price);
+		else
+			cr_assert_eq(res.records[0].price_high.currency[0], '\0', "%s", cases[i].price);
+		extract_result_free(&res);
+		free(html);
+	}
+}
+
+Test(extract, aggregate_offer_high_price)
+{
+	struct extract_result res;
+
+	cr_assert_eq(extract_fixture("aggregate.html", NULL, &res), 1);
+	cr_assert_str_eq(res.records[0].price_high.currency, "GBP");
+	cr_assert_eq(res.records[0].price_high.minor, 24990);
+	extract_result_free(&res);
+}
+
+Test(extract, invalid_gtin_is_dropped_and_counted)
+{
+	static const char html[] = "<script type=\"application/ld+json\">["
+	    "{\"@type\":\"Product\",\"name\":\"A\",\"gtin13\":\"4006381333932\"},"
+	    "{\"@type\":\"Product\",\"name\":\"B\",\"gtin\":\"4006-381 333931\"},"
+	    "{\"@type\":\"Product\",\"name\":\"C\",\"gtin\":\"12345\"},"
+	    "{\"@type\":\"Product\",\"name\":\"D\",\"gtin12\":\"036000291452\"},"
+	    "{\"@type\":\"Product\",\"name\":\"E\",\"gtin8\":\"96385074\"},"
+	    "{\"@type\":\"Product\",\"name\":\"F\",\"gtin14\":\"10012345678902\"},"
+	    "{\"@type\":\"Product\",\"name\":\"G\",\"gtin14\":\"1001234567890X\"}]</script>";
+	struct extract_result res;
+
+	cr_assert_eq(extract_page(html, sizeof html - 1, PAGE_URL, NULL, &res), 7);
+	cr_assert_null(res.records[0].gtin);
+	cr_assert_str_eq(res.records[1].gtin, "4006381333931");
+	cr_assert_null(res.records[2].gtin);
+	cr_assert_str_eq(res.records[3].gtin, "036000291452");
+	cr_assert_str_eq(res.records[4].gtin, "96385074");
+	cr_assert_str_eq(res.records[5].gtin, "10012345678902");
+	cr_assert_null(res.records[6].gtin);
+	cr_assert_eq(res.n_invalid_gtin, 3);
+	cr_assert_str_eq(res.records[1].source[EXTRACT_F_GTIN], "jsonld");
+	cr_assert_null(res.records[0].source[EXTRACT_F_GTIN]);
 	extract_result_free(&res);
 }
 

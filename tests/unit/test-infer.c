@@ -1,6 +1,7 @@
 /* test-infer.c: unit tests of the inference core: loader limits and errors, graph passes, arena, batch, backend ABI. */
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -718,5 +719,99 @@ Test(infer, model_io_description)
 	cr_assert_eq(info.dims[0], -1);
 	cr_assert_eq(info.dims[1], 3);
 	cr_assert_eq(infer_model_input_info(m, 1, &info), -1);
+	infer_model_free(m);
+}
+
+static void
+plugin_dir(char *buf, size_t len)
+{
+	const char *top = getenv("PW_TOP_BUILDDIR");
+
+	cr_assert_lt(snprintf(buf, len, "%s/src/infer", top != NULL ? top : "."), (int)len);
+}
+
+/* The same model on "cpu" alone and split between the "reference" plugin and "cpu": same outputs. */
+Test(infer, split_across_two_backends)
+{
+	struct mb b;
+	infer_error err;
+	infer_model *m;
+	infer_session *one, *two;
+	char dir[4096];
+	infer_session_opts cpu = { .threads = 1 }, split = { .threads = 1, .backend = "reference" };
+	int64_t xd[4] = { 2, 3, 9, 9 };
+	infer_tensor x = make_input(4, xd, 11), y0[2], y1[2];
+	int on_ref = 0, on_cpu = 0;
+
+	plugin_dir(dir, sizeof(dir));
+	split.plugin_dir = dir;
+	/* The plugin claims only these, so the graph alternates between the two backends. */
+	setenv("PW_REFERENCE_BACKEND_OPS", "Conv,GlobalAveragePool,Softmax", 1);
+	build_cnn(&b, -1);
+	m = mb_load(&b, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	one = infer_session_create(m, &cpu, &err);
+	cr_assert_not_null(one, "%s", err.msg);
+	two = infer_session_create(m, &split, &err);
+	cr_assert_not_null(two, "%s", err.msg);
+	cr_assert_eq(infer_session_subgraph_count(one), 1);
+	cr_assert_geq(infer_session_subgraph_count(two), 4);
+	for (size_t i = 0; i < infer_session_node_count(two); i++) {
+		const char *be = infer_session_node_backend(two, i);
+		on_ref += strcmp(be, "reference") == 0;
+		on_cpu += strcmp(be, "cpu") == 0;
+	}
+	cr_assert_eq(on_ref, 4, "two Convs, the pool and the softmax on the plugin, not %d", on_ref);
+	cr_assert_gt(on_cpu, 0);
+	cr_assert_eq(infer_run(one, &x, 1, y0, 2, &err), 0, "%s", err.msg);
+	cr_assert_eq(infer_run(two, &x, 1, y1, 2, &err), 0, "%s", err.msg);
+	assert_close(&y1[0], &y0[0], 1e-5f);
+	assert_close(&y1[1], &y0[1], 1e-5f);
+	for (int i = 0; i < 2; i++) {
+		infer_tensor_release(&y0[i]);
+		infer_tensor_release(&y1[i]);
+	}
+	infer_tensor_release(&x);
+	infer_session_free(one);
+	infer_session_free(two);
+	infer_model_free(m);
+}
+
+Test(infer, reference_plugin_takes_everything_it_supports)
+{
+	struct mb b;
+	infer_error err;
+	infer_model *m;
+	infer_session *s;
+	char dir[4096];
+	infer_session_opts o = { .backend = "reference,cpu" };
+
+	plugin_dir(dir, sizeof(dir));
+	o.plugin_dir = dir;
+	unsetenv("PW_REFERENCE_BACKEND_OPS");
+	build_cnn(&b, 1);
+	m = mb_load(&b, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	s = infer_session_create(m, &o, &err);
+	cr_assert_not_null(s, "%s", err.msg);
+	cr_assert_eq(infer_session_subgraph_count(s), 1);
+	cr_assert_str_eq(infer_session_node_backend(s, 0), "reference");
+	infer_session_free(s);
+	infer_model_free(m);
+}
+
+Test(infer, backend_names_cannot_escape_the_directory)
+{
+	struct mb b;
+	infer_error err;
+	infer_model *m;
+	infer_session_opts o = { .backend = "../../tmp/evil" };
+
+	build_cnn(&b, 1);
+	m = mb_load(&b, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	cr_assert_null(infer_session_create(m, &o, &err));
+	cr_assert_eq(err.code, INFER_E_BACKEND);
+	cr_assert_not_null(strstr(err.msg, "is invalid"), "%s", err.msg);
 	infer_model_free(m);
 }

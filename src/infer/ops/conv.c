@@ -91,16 +91,60 @@ infer_spatial_geom(struct op_ctx *c, const infer_tensor *X, const int64_t *kerne
 	return 0;
 }
 
+void
+infer_conv_ref(const struct conv_params *p)
+{
+	const struct spatial_geom *gp = &p->g;
+	int64_t Cg = p->C / p->G, Mg = p->M / p->G;
+	int64_t osz = gp->out[0] * gp->out[1] * gp->out[2], ksz = gp->k[0] * gp->k[1] * gp->k[2];
+	int64_t isz = gp->in[0] * gp->in[1] * gp->in[2];
+	struct spatial_geom g = *gp;
+
+#pragma omp parallel for collapse(2) schedule(static) num_threads(p->threads > 0 ? p->threads : omp_get_max_threads())
+	for (int64_t n = 0; n < p->N; n++)
+		for (int64_t m = 0; m < p->M; m++) {
+			int64_t grp = m / Mg;
+			float *yo = p->y + (n * p->M + m) * osz;
+			for (int64_t o0 = 0; o0 < g.out[0]; o0++)
+			for (int64_t o1 = 0; o1 < g.out[1]; o1++)
+			for (int64_t o2 = 0; o2 < g.out[2]; o2++) {
+				float acc = p->bias != NULL ? p->bias[m] : 0.0f;
+				for (int64_t ci = 0; ci < Cg; ci++) {
+					const float *xc = p->x + (n * p->C + grp * Cg + ci) * isz;
+					const float *wc = p->w + (m * Cg + ci) * ksz;
+					for (int64_t k0 = 0; k0 < g.k[0]; k0++) {
+						int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
+						if (i0 < 0 || i0 >= g.in[0])
+							continue;
+						for (int64_t k1 = 0; k1 < g.k[1]; k1++) {
+							int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
+							if (i1 < 0 || i1 >= g.in[1])
+								continue;
+							for (int64_t k2 = 0; k2 < g.k[2]; k2++) {
+								int64_t i2 = o2 * g.s[2] - g.pb[2] + k2 * g.d[2];
+								if (i2 < 0 || i2 >= g.in[2])
+									continue;
+								acc += xc[(i0 * g.in[1] + i1) * g.in[2] + i2] *
+								    wc[(k0 * g.k[1] + k1) * g.k[2] + k2];
+							}
+						}
+					}
+				}
+				yo[(o0 * g.out[1] + o1) * g.out[2] + o2] = acc;
+			}
+			infer_act_apply(&p->act, yo, osz);
+		}
+}
+
 int
 op_conv(struct op_ctx *c)
 {
 	const infer_tensor *X = op_input(c, 0, INFER_DTYPE_FLOAT), *W = op_input(c, 1, INFER_DTYPE_FLOAT);
 	const infer_tensor *Bt = c->n_in > 2 ? c->in[2] : NULL;
 	struct spatial_geom g;
-	int64_t kernel[3], od[INFER_MAX_DIMS], N, C, M, G, Cg, Mg, osz, ksz;
+	int64_t kernel[3], od[INFER_MAX_DIMS], N, C, M, G;
 	const int64_t *ks;
-	const float *x, *w, *bias = NULL;
-	float *y;
+	const float *bias = NULL;
 	infer_tensor *Y;
 
 	if (X == NULL || W == NULL)
@@ -138,46 +182,14 @@ op_conv(struct op_ctx *c)
 		od[2 + i] = g.out[3 - g.nsp + i];
 	if ((Y = op_output(c, 0, INFER_DTYPE_FLOAT, X->ndim, od)) == NULL)
 		return -1;
-	Cg = C / G;
-	Mg = M / G;
-	osz = g.out[0] * g.out[1] * g.out[2];
-	ksz = g.k[0] * g.k[1] * g.k[2];
-	x = X->data;
-	w = W->data;
-	y = Y->data;
-#pragma omp parallel for collapse(2) schedule(static) num_threads(PW_OMP_THREADS(c))
-	for (int64_t n = 0; n < N; n++)
-		for (int64_t m = 0; m < M; m++) {
-			int64_t grp = m / Mg;
-			float *yo = y + (n * M + m) * osz;
-			for (int64_t o0 = 0; o0 < g.out[0]; o0++)
-			for (int64_t o1 = 0; o1 < g.out[1]; o1++)
-			for (int64_t o2 = 0; o2 < g.out[2]; o2++) {
-				float acc = bias != NULL ? bias[m] : 0.0f;
-				for (int64_t ci = 0; ci < Cg; ci++) {
-					const float *xc = x + (n * C + grp * Cg + ci) * g.in[0] * g.in[1] * g.in[2];
-					const float *wc = w + (m * Cg + ci) * ksz;
-					for (int64_t k0 = 0; k0 < g.k[0]; k0++) {
-						int64_t i0 = o0 * g.s[0] - g.pb[0] + k0 * g.d[0];
-						if (i0 < 0 || i0 >= g.in[0])
-							continue;
-						for (int64_t k1 = 0; k1 < g.k[1]; k1++) {
-							int64_t i1 = o1 * g.s[1] - g.pb[1] + k1 * g.d[1];
-							if (i1 < 0 || i1 >= g.in[1])
-								continue;
-							for (int64_t k2 = 0; k2 < g.k[2]; k2++) {
-								int64_t i2 = o2 * g.s[2] - g.pb[2] + k2 * g.d[2];
-								if (i2 < 0 || i2 >= g.in[2])
-									continue;
-								acc += xc[(i0 * g.in[1] + i1) * g.in[2] + i2] *
-								    wc[(k0 * g.k[1] + k1) * g.k[2] + k2];
-							}
-						}
-					}
-				}
-				yo[(o0 * g.out[1] + o1) * g.out[2] + o2] = acc;
-			}
-			op_apply_fused_activation(c->node, yo, osz);
-		}
+	{
+		struct conv_params p = { .N = N, .C = C, .M = M, .G = G, .g = g, .x = X->data, .w = W->data,
+			.bias = bias, .y = Y->data, .threads = c->threads, .act = infer_act_of(c->node) };
+		int rc = infer_conv_fast(&p, infer_cpu_level());
+		if (rc < 0)
+			return op_fail(c, INFER_E_NOMEM, "out of memory for the im2col buffer");
+		if (rc > 0)
+			infer_conv_ref(&p);
+	}
 	return 0;
 }

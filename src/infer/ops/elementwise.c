@@ -227,22 +227,30 @@ op_unary(struct op_ctx *c)
 	return 0;
 }
 
+struct infer_act
+infer_act_of(const pw_node *n)
+{
+	const char *act = infer_attr_str(n, "pw.activation", NULL);
+	struct infer_act a = { .kind = ACT_NONE, .lo = -INFINITY, .hi = INFINITY };
+
+	if (act == NULL)
+		return a;
+	if (strcmp(act, "Relu") == 0) {
+		a.kind = ACT_CLAMP;
+		a.lo = 0.0f;
+	} else if (strcmp(act, "Clip") == 0) {
+		a.kind = ACT_CLAMP;
+		a.lo = infer_attr_float(n, "pw.clip_min", -INFINITY);
+		a.hi = infer_attr_float(n, "pw.clip_max", INFINITY);
+	} else if (strcmp(act, "HardSwish") == 0)
+		a.kind = ACT_HARDSWISH;
+	return a;
+}
+
 void
 op_apply_fused_activation(const pw_node *n, float *x, int64_t count)
 {
-	const char *act = infer_attr_str(n, "pw.activation", NULL);
+	struct infer_act a = infer_act_of(n);
 
-	if (act == NULL)
-		return;
-	if (strcmp(act, "Relu") == 0) {
-		for (int64_t i = 0; i < count; i++)
-			x[i] = x[i] > 0.0f ? x[i] : 0.0f;
-	} else if (strcmp(act, "Clip") == 0) {
-		float lo = infer_attr_float(n, "pw.clip_min", -INFINITY), hi = infer_attr_float(n, "pw.clip_max", INFINITY);
-		for (int64_t i = 0; i < count; i++)
-			x[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
-	} else if (strcmp(act, "HardSwish") == 0) {
-		for (int64_t i = 0; i < count; i++)
-			x[i] = x[i] * fmaxf(0.0f, fminf(1.0f, x[i] / 6.0f + 0.5f));
-	}
+	infer_act_apply(&a, x, count);
 }

@@ -1,0 +1,299 @@
+/* cmd-extract.c: "pricewatch extract": every listing the extractors find in a saved page, and which extractor found each field. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli/cli.h"
+#include "common/money.h"
+#include "common/util.h"
+#include "extract/extract.h"
+
+/* Read at most this much (one byte over extract's own 32 MiB cap, so it can say "too large"). */
+#define EXTRACT_READ_MAX ((size_t)32 * 1024 * 1024 + 1)
+
+static int cmd_extract_exec(struct cli_ctx *ctx, int argc, char **argv);
+
+const struct cmd_entry cmd_extract_entry = {
+	.name = "extract",
+	.alias = NULL,
+	.usage = "[--url URL] [--source NAME] [--currency CUR] [--json] FILE|-",
+	.summary = "show the listings found in a saved page, and which extractor found each field",
+	.help =
+	    "Runs the same extractors as the crawler (JSON-LD > microdata > OpenGraph) on a\n"
+	    "saved HTML page (FILE, or - for standard input) and prints every listing.\n"
+	    "Options:\n"
+	    "  -u, --url URL         the page's URL: relative links resolve against it\n"
+	    "  -s, --source NAME     use this [source]'s default currency from the configuration\n"
+	    "  -C, --currency CUR    default currency when the page names none (wins over --source)\n"
+	    "      --json            JSON: an array of listings (title, price, currency, price_high,\n"
+	    "                        availability, sku, gtin, mpn, brand, image, url, extractor, sources)\n"
+	    "  -h, --help            show this help\n"
+	    "Exit status 1 when the page holds no listing, 4 when it cannot be read.\n",
+	.exec = cmd_extract_exec,
+};
+
+enum { OPT_JSON = 256 };
+
+static const struct option extract_options[] = {
+	{ "url", required_argument, NULL, 'u' },
+	{ "source", required_argument, NULL, 's' },
+	{ "currency", required_argument, NULL, 'C' },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Reads the whole of path ("-": stdin) up to EXTRACT_READ_MAX bytes; malloc'd, or NULL with errno. */
+static char *
+read_page(const char *path, size_t *len_out)
+{
+	size_t cap = 64 * 1024, len = 0;
+	char *buf;
+	FILE *f;
+	int saved;
+
+	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	buf = xmalloc(cap);
+	for (;;) {
+		size_t n;
+		if (len == cap) {
+			if (cap >= EXTRACT_READ_MAX)
+				break;
+			cap = cap * 2 > EXTRACT_READ_MAX ? EXTRACT_READ_MAX : cap * 2;
+			buf = xreallocarray(buf, cap, 1);
+		}
+		n = fread(buf + len, 1, cap - len, f);
+		if (n == 0)
+			break;
+		len += n;
+	}
+	if (ferror(f)) {
+		saved = errno != 0 ? errno : EIO;
+		if (f != stdin)
+			fclose(f);
+		free(buf);
+		errno = saved;
+		return NULL;
+	}
+	if (f != stdin)
+		fclose(f);
+	*len_out = len;
+	return buf;
+}
+
+/* The schema.org short name of an availability ("InStock"), or NULL when unknown. */
+static const char *
+schema_availability(enum availability a)
+{
+	switch (a) {
+	case AVAIL_IN_STOCK: return "InStock";
+	case AVAIL_OUT_OF_STOCK: return "OutOfStock";
+	case AVAIL_PREORDER: return "PreOrder";
+	case AVAIL_BACKORDER: return "BackOrder";
+	case AVAIL_LIMITED: return "LimitedAvailability";
+	case AVAIL_DISCONTINUED: return "Discontinued";
+	case AVAIL_UNKNOWN: break;
+	}
+	return NULL;
+}
+
+/* A JSON string of s (invalid UTF-8 repaired), or JSON null for NULL. */
+static struct json_object *
+json_str(const char *s)
+{
+	struct json_object *o;
+	char *fixed;
+
+	if (s == NULL)
+		return NULL;
+	fixed = out_utf8_fix(s);
+	o = json_object_new_string(fixed);
+	free(fixed);
+	return o;
+}
+
+static struct json_object *
+json_money(const struct money *m)
+{
+	char buf[64];
+
+	if (m->currency[0] == '\0' || !money_format_decimal(m, buf, sizeof buf))
+		return NULL;
+	return json_object_new_string(buf);
+}
+
+static void
+print_json(struct cli_ctx *ctx, const struct extract_result *res)
+{
+	struct json_object *arr = json_object_new_array();
+
+	for (size_t i = 0; i < res->n_records; i++) {
+		const struct extract_record *r = &res->records[i];
+		struct json_object *o = json_object_new_object(), *src = json_object_new_object();
+		const char *avail = schema_availability(r->availability);
+
+		json_object_object_add(o, "title", json_str(r->title));
+		json_object_object_add(o, "price", json_money(&r->price));
+		json_object_object_add(o, "currency", r->price.currency[0] ? json_str(r->price.currency) : NULL);
+		json_object_object_add(o, "price_high", json_money(&r->price_high));
+		json_object_object_add(o, "availability", json_str(avail));
+		json_object_object_add(o, "sku", json_str(r->sku));
+		json_object_object_add(o, "gtin", json_str(r->gtin));
+		json_object_object_add(o, "mpn", json_str(r->mpn));
+		json_object_object_add(o, "brand", json_str(r->brand));
+		json_object_object_add(o, "image", json_str(r->image_url));
+		json_object_object_add(o, "url", json_str(r->url));
+		json_object_object_add(o, "extractor", json_str(r->extractor));
+		for (int f = 0; f < EXTRACT_F_COUNT; f++)
+			if (r->source[f] != NULL)
+				json_object_object_add(src, extract_field_name((enum extract_field)f), json_str(r->source[f]));
+		json_object_object_add(o, "sources", src);
+		json_object_array_add(arr, o);
+	}
+	out_json_print(ctx->out, arr);
+}
+
+/* One "  field  value  (extractor)" line; values are made terminal-safe. */
+static void
+print_field(struct cli_ctx *ctx, const char *name, const char *value, const char *source, const char *main)
+{
+	char *safe;
+
+	if (value == NULL) {
+		fprintf(ctx->out, "  %-13s -\n", name);
+		return;
+	}
+	safe = out_display_clip(value, 0);
+	/* The extractor is named only where it is not the record's own, to keep the output quiet. */
+	if (source != NULL && main != NULL && strcmp(source, main) != 0)
+		fprintf(ctx->out, "  %-13s %s   (from %s)\n", name, safe, source);
+	else
+		fprintf(ctx->out, "  %-13s %s\n", name, safe);
+	free(safe);
+}
+
+static void
+print_text(struct cli_ctx *ctx, const struct extract_result *res)
+{
+	for (size_t i = 0; i < res->n_records; i++) {
+		const struct extract_record *r = &res->records[i];
+		const char *main = r->source[EXTRACT_F_TITLE] != NULL ? r->source[EXTRACT_F_TITLE] :
+		    r->source[EXTRACT_F_PRICE];
+		char price[96] = "", high[64] = "";
+		char *title = out_display_clip(r->title != NULL ? r->title : "(no title)", 0);
+
+		if (r->price.currency[0] != '\0' && money_format_decimal(&r->price, price, sizeof price)) {
+			size_t l = strlen(price);
+			if (r->price_high.currency[0] != '\0' && money_format_decimal(&r->price_high, high, sizeof high))
+				pw_snprintf(price + l, sizeof price - l, " - %s", high);
+			l = strlen(price);
+			pw_snprintf(price + l, sizeof price - l, " %s", r->price.currency);
+		}
+		fprintf(ctx->out, "%s%zu. %s  [%s]\n", i > 0 ? "\n" : "", i + 1, title, r->extractor);
+		free(title);
+		print_field(ctx, "price", price[0] ? price : NULL, r->source[EXTRACT_F_PRICE], main);
+		print_field(ctx, "availability", schema_availability(r->availability),
+		    r->source[EXTRACT_F_AVAILABILITY], main);
+		print_field(ctx, "sku", r->sku, r->source[EXTRACT_F_SKU], main);
+		print_field(ctx, "gtin", r->gtin, r->source[EXTRACT_F_GTIN], main);
+		print_field(ctx, "mpn", r->mpn, r->source[EXTRACT_F_MPN], main);
+		print_field(ctx, "brand", r->brand, r->source[EXTRACT_F_BRAND], main);
+		print_field(ctx, "image", r->image_url, r->source[EXTRACT_F_IMAGE], main);
+		print_field(ctx, "url", r->url, r->source[EXTRACT_F_URL], main);
+	}
+}
+
+static int
+cmd_extract_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const char *url = NULL, *source = NULL, *currency = NULL, *path;
+	struct extract_result res;
+	char *html;
+	size_t len = 0;
+	int c, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:u:s:C:h", extract_options, NULL)) != -1) {
+		switch (c) {
+		case 'u':
+			url = optarg;
+			break;
+		case 's':
+			source = optarg;
+			break;
+		case 'C':
+			currency = optarg;
+			break;
+		case OPT_JSON:
+			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'h':
+			cmd_print_help(ctx->out, &cmd_extract_entry);
+			return CLI_EXIT_OK;
+		default:
+			return cli_option_error(ctx, &cmd_extract_entry, c, argv);
+		}
+	}
+	if (argc - optind < 1)
+		return cli_usage_error(ctx, &cmd_extract_entry, "no page file given (use - for standard input)");
+	if (argc - optind > 1)
+		return cli_usage_error(ctx, &cmd_extract_entry, "one page at a time");
+	if (ctx->format == CLI_FORMAT_CSV)
+		return cli_usage_error(ctx, &cmd_extract_entry, "--csv is not supported here (use --json)");
+	if (currency != NULL && !money_currency_valid(currency))
+		return cli_usage_error(ctx, &cmd_extract_entry, "--currency %s is not an ISO 4217 code (e.g. EUR)",
+		    currency);
+	path = argv[optind];
+
+	if (source != NULL) {
+		bool found = false;
+		if ((rc = cli_resolve(ctx)) != CLI_EXIT_OK)
+			return rc;
+		for (size_t i = 0; i < ctx->cfg.n_sources; i++)
+			if (strcmp(ctx->cfg.sources[i].name, source) == 0) {
+				found = true;
+				if (currency == NULL)
+					currency = ctx->cfg.sources[i].currency;
+			}
+		if (!found) {
+			cli_error(ctx, "no [source \"%s\"] in %s", source,
+			    ctx->cfg.path != NULL ? ctx->cfg.path : "the configuration");
+			return CLI_EXIT_USAGE;
+		}
+	}
+
+	html = read_page(path, &len);
+	if (html == NULL) {
+		cli_error(ctx, "cannot read %s: %s", strcmp(path, "-") == 0 ? "standard input" : path,
+		    strerror(errno));
+		return CLI_EXIT_ERROR;
+	}
+	extract_page(html, len, url, currency, &res);
+	free(html);
+
+	if (ctx->format == CLI_FORMAT_JSON)
+		print_json(ctx, &res);
+	else
+		print_text(ctx, &res);
+	/* Problems go to stderr so that --json output stays one clean document. */
+	if (res.n_records == 0)
+		cli_error(ctx, "%s: no listing found: %s", path, res.error);
+	else if (res.n_errors > 0 || res.n_disagreements > 0 || res.n_invalid_gtin > 0)
+		cli_error(ctx, "%s: %d problem%s, %d price disagreement%s, %d invalid GTIN%s; first: %s", path,
+		    res.n_errors, res.n_errors == 1 ? "" : "s", res.n_disagreements,
+		    res.n_disagreements == 1 ? "" : "s", res.n_invalid_gtin, res.n_invalid_gtin == 1 ? "" : "s",
+		    res.error[0] ? res.error : "-");
+	rc = res.n_records > 0 ? CLI_EXIT_OK : CLI_EXIT_NOT_FOUND;
+	extract_result_free(&res);
+	return rc;
+}

@@ -1,0 +1,385 @@
+/* sgemm.c: packed single-precision GEMM for convolutions: 6x16 (AVX2+FMA, plain C) or 12x16 (AVX-512) register tiles, B packed in 16-column panels. */
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define PW_X86 1
+#endif
+
+#include "internal.h"
+
+#define MR 6                 /* rows per tile of the AVX2 and generic kernels */
+#define MR512 12             /* rows per tile of the AVX-512 kernel */
+#define MR_MAX 12            /* row pointers a tile needs */
+#define NR 16
+#define KC 256
+#define NC 192
+
+/* Where a tile's result goes and how to finish it. */
+struct tile_out {
+	float *c;                  /* top-left of the tile in C */
+	int64_t ldc;
+	int mr, nr;                /* valid rows and columns */
+	const float *bias;         /* bias of the tile's first row, or NULL */
+	int first;                 /* first k block: start from bias, else add to C */
+	const struct infer_act *act; /* applied on the last k block, else NULL */
+};
+
+/* Writes the accumulator tile acc (rows of NR floats) into C (valid part only). */
+static void
+finish_tile(const float *acc, const struct tile_out *o)
+{
+	for (int i = 0; i < o->mr; i++) {
+		float *c = o->c + i * o->ldc;
+		const float *t = acc + i * NR;
+		if (o->first) {
+			float b0 = o->bias != NULL ? o->bias[i] : 0.0f;
+			for (int j = 0; j < o->nr; j++)
+				c[j] = b0 + t[j];
+		} else
+			for (int j = 0; j < o->nr; j++)
+				c[j] += t[j];
+		if (o->act != NULL)
+			infer_act_apply(o->act, c, o->nr);
+	}
+}
+
+/* acc = sum over k of a[i][k] * bp[k][j]; a[i] points at row i of A (offset by the k block). */
+static void
+ukernel_generic(int64_t kc, const float *const *a, const float *bp, int64_t ldbp, const struct tile_out *o)
+{
+	float t[MR][NR] = { { 0 } };
+
+	for (int64_t k = 0; k < kc; k++) {
+		const float *b = bp + k * ldbp;
+		for (int i = 0; i < MR; i++) {
+			float av = a[i][k];
+			for (int j = 0; j < NR; j++)
+				t[i][j] += av * b[j];
+		}
+	}
+	finish_tile(&t[0][0], o);
+}
+
+#ifdef PW_X86
+__attribute__((target("avx2,fma"))) static void
+ukernel_avx2(int64_t kc, const float *const *a, const float *bp, int64_t ldbp, const struct tile_out *o)
+{
+	__m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
+	__m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
+	const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+
+	for (int64_t k = 0; k < kc; k++) {
+		__m256 b0 = _mm256_loadu_ps(bp + k * ldbp), b1 = _mm256_loadu_ps(bp + k * ldbp + 8), av;
+		av = _mm256_broadcast_ss(a0 + k);
+		c00 = _mm256_fmadd_ps(av, b0, c00);
+		c01 = _mm256_fmadd_ps(av, b1, c01);
+		av = _mm256_broadcast_ss(a1 + k);
+		c10 = _mm256_fmadd_ps(av, b0, c10);
+		c11 = _mm256_fmadd_ps(av, b1, c11);
+		av = _mm256_broadcast_ss(a2 + k);
+		c20 = _mm256_fmadd_ps(av, b0, c20);
+		c21 = _mm256_fmadd_ps(av, b1, c21);
+		av = _mm256_broadcast_ss(a3 + k);
+		c30 = _mm256_fmadd_ps(av, b0, c30);
+		c31 = _mm256_fmadd_ps(av, b1, c31);
+		av = _mm256_broadcast_ss(a4 + k);
+		c40 = _mm256_fmadd_ps(av, b0, c40);
+		c41 = _mm256_fmadd_ps(av, b1, c41);
+		av = _mm256_broadcast_ss(a5 + k);
+		c50 = _mm256_fmadd_ps(av, b0, c50);
+		c51 = _mm256_fmadd_ps(av, b1, c51);
+	}
+	{
+		__m256 r[2 * MR] = { c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51 };
+		if (o->mr == MR && o->nr == NR && (o->act == NULL || o->act->kind == ACT_CLAMP)) {
+			__m256 lo = _mm256_set1_ps(o->act != NULL ? o->act->lo : 0.0f);
+			__m256 hi = _mm256_set1_ps(o->act != NULL ? o->act->hi : 0.0f);
+			for (int i = 0; i < MR; i++) {
+				float *c = o->c + i * o->ldc;
+				__m256 v0 = r[2 * i], v1 = r[2 * i + 1];
+				if (o->first) {
+					__m256 b = _mm256_set1_ps(o->bias != NULL ? o->bias[i] : 0.0f);
+					v0 = _mm256_add_ps(v0, b);
+					v1 = _mm256_add_ps(v1, b);
+				} else {
+					v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c));
+					v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + 8));
+				}
+				if (o->act != NULL) {
+					v0 = _mm256_min_ps(_mm256_max_ps(v0, lo), hi);
+					v1 = _mm256_min_ps(_mm256_max_ps(v1, lo), hi);
+				}
+				_mm256_storeu_ps(c, v0);
+				_mm256_storeu_ps(c + 8, v1);
+			}
+		} else {
+			float t[MR * NR];
+			for (int i = 0; i < 2 * MR; i++)
+				_mm256_storeu_ps(t + i * 8, r[i]);
+			finish_tile(t, o);
+		}
+	}
+}
+#endif
+
+#ifdef PW_X86
+/* 12 rows x 16 columns: one zmm accumulator per row, so a k step is one load of B, 12 broadcasts, 12 FMAs. */
+__attribute__((target("avx512f"))) static void
+ukernel_avx512(int64_t kc, const float *const *a, const float *bp, int64_t ldbp, const struct tile_out *o)
+{
+	__m512 c[MR512];
+
+	for (int i = 0; i < MR512; i++)
+		c[i] = _mm512_setzero_ps();
+	for (int64_t k = 0; k < kc; k++) {
+		__m512 b = _mm512_loadu_ps(bp + k * ldbp);
+		c[0] = _mm512_fmadd_ps(_mm512_set1_ps(a[0][k]), b, c[0]);
+		c[1] = _mm512_fmadd_ps(_mm512_set1_ps(a[1][k]), b, c[1]);
+		c[2] = _mm512_fmadd_ps(_mm512_set1_ps(a[2][k]), b, c[2]);
+		c[3] = _mm512_fmadd_ps(_mm512_set1_ps(a[3][k]), b, c[3]);
+		c[4] = _mm512_fmadd_ps(_mm512_set1_ps(a[4][k]), b, c[4]);
+		c[5] = _mm512_fmadd_ps(_mm512_set1_ps(a[5][k]), b, c[5]);
+		c[6] = _mm512_fmadd_ps(_mm512_set1_ps(a[6][k]), b, c[6]);
+		c[7] = _mm512_fmadd_ps(_mm512_set1_ps(a[7][k]), b, c[7]);
+		c[8] = _mm512_fmadd_ps(_mm512_set1_ps(a[8][k]), b, c[8]);
+		c[9] = _mm512_fmadd_ps(_mm512_set1_ps(a[9][k]), b, c[9]);
+		c[10] = _mm512_fmadd_ps(_mm512_set1_ps(a[10][k]), b, c[10]);
+		c[11] = _mm512_fmadd_ps(_mm512_set1_ps(a[11][k]), b, c[11]);
+	}
+	if (o->nr == NR && (o->act == NULL || o->act->kind == ACT_CLAMP)) {
+		__m512 lo = _mm512_set1_ps(o->act != NULL ? o->act->lo : 0.0f);
+		__m512 hi = _mm512_set1_ps(o->act != NULL ? o->act->hi : 0.0f);
+		for (int i = 0; i < o->mr; i++) {
+			float *cp = o->c + i * o->ldc;
+			__m512 v = c[i];
+			if (o->first)
+				v = _mm512_add_ps(v, _mm512_set1_ps(o->bias != NULL ? o->bias[i] : 0.0f));
+			else
+				v = _mm512_add_ps(v, _mm512_loadu_ps(cp));
+			if (o->act != NULL)
+				v = _mm512_min_ps(_mm512_max_ps(v, lo), hi);
+			_mm512_storeu_ps(cp, v);
+		}
+	} else {
+		float t[MR512 * NR];
+		for (int i = 0; i < MR512; i++)
+			_mm512_storeu_ps(t + i * NR, c[i]);
+		finish_tile(t, o);
+	}
+}
+#endif
+
+/* Dot products for a ragged last panel of at most TAIL_DOT columns: one useful column in a 16-wide tile
+ * wastes 15/16 of the FMAs, while a row-by-column dot product wastes none. */
+#define TAIL_DOT 4
+
+static float
+dot_generic(const float *a, const float *b, int64_t n)
+{
+	float s = 0.0f;
+
+	for (int64_t i = 0; i < n; i++)
+		s += a[i] * b[i];
+	return s;
+}
+
+#ifdef PW_X86
+__attribute__((target("avx2,fma"))) static float
+dot_avx2(const float *a, const float *b, int64_t n)
+{
+	__m256 s0 = _mm256_setzero_ps(), s1 = s0;
+	__m128 h;
+	int64_t i = 0;
+	float t;
+
+	for (; i + 16 <= n; i += 16) {
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+		s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+	}
+	for (; i + 8 <= n; i += 8)
+		s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+	s0 = _mm256_add_ps(s0, s1);
+	h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+	h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+	h = _mm_add_ss(h, _mm_shuffle_ps(h, h, 1));
+	t = _mm_cvtss_f32(h);
+	for (; i < n; i++)
+		t += a[i] * b[i];
+	return t;
+}
+#endif
+
+/* C[r0..r1) x columns [j0, j0+nr) for k block [kb, kb+kc), by dot products; col is kc floats of scratch. */
+static void
+tail_dots(float (*dot)(const float *, const float *, int64_t), const float *A, int64_t lda, const float *B,
+    int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act, int64_t r0, int64_t r1,
+    int64_t j0, int64_t nr, int64_t kb, int64_t kc, int first, float *col)
+{
+	for (int64_t j = 0; j < nr; j++) {
+		for (int64_t k = 0; k < kc; k++)
+			col[k] = B[(kb + k) * ldb + j0 + j];
+		for (int64_t i = r0; i < r1; i++) {
+			float v = dot(A + i * lda + kb, col, kc);
+			float *c = C + i * ldc + j0 + j;
+			*c = first ? v + (bias != NULL ? bias[i] : 0.0f) : *c + v;
+			if (act != NULL)
+				infer_act_apply(act, c, 1);
+		}
+	}
+}
+
+static void
+sgemm_naive(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C,
+    int64_t ldc, const float *bias, const struct infer_act *act)
+{
+	for (int64_t i = 0; i < M; i++) {
+		for (int64_t j = 0; j < N; j++) {
+			float acc = bias != NULL ? bias[i] : 0.0f;
+			for (int64_t k = 0; k < K; k++)
+				acc += A[i * lda + k] * B[k * ldb + j];
+			C[i * ldc + j] = acc;
+		}
+		infer_act_apply(act, C + i * ldc, N);
+	}
+}
+
+/* Packs rows [kb, kb+kc) and columns [jc, jc+nc) of B into 16-column panels (zero-padded), reading B's
+ * rows sequentially. */
+static void
+pack_b(const float *B, int64_t ldb, int64_t kb, int64_t kc, int64_t jc, int64_t nc, float *bp)
+{
+	int64_t panels = (nc + NR - 1) / NR;
+
+	for (int64_t k = 0; k < kc; k++) {
+		const float *brow = B + (kb + k) * ldb + jc;
+		for (int64_t p = 0; p < panels; p++) {
+			float *dst = bp + (p * kc + k) * NR;
+			int64_t j0 = p * NR, nr = nc - j0 < NR ? nc - j0 : NR, j = 0;
+			for (; j < nr; j++)
+				dst[j] = brow[j0 + j];
+			for (; j < NR; j++)
+				dst[j] = 0.0f;
+		}
+	}
+}
+
+typedef void (*ukernel_fn)(int64_t, const float *const *, const float *, int64_t, const struct tile_out *);
+
+/* C rows [r0, r1) x columns [jc, jc+nc), all of K, with bp as this thread's packing buffer. With few rows
+ * a packed panel would be reused only a couple of times, so full panels are read from B in place (direct)
+ * and only a ragged last panel is packed. */
+static void
+gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_t), int mrmax, int64_t M,
+    int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias,
+    const struct infer_act *act, int64_t r0, int64_t r1, int64_t jc, int64_t nc, float *bp)
+{
+	int64_t full = nc / NR, rest = nc - full * NR;
+	int direct = r1 - r0 <= 8 * MR, dots = rest > 0 && rest <= TAIL_DOT;
+	/* A narrow ragged panel goes to tail_dots; it is not packed or tiled. */
+	int64_t panels = full + (rest > 0 && !dots ? 1 : 0);
+
+	for (int64_t kb = 0; kb < K; kb += KC) {
+		int64_t kc = K - kb < KC ? K - kb : KC;
+		if (!direct)
+			pack_b(B, ldb, kb, kc, jc, panels * NR < nc ? panels * NR : nc, bp);
+		else if (full < panels)
+			pack_b(B, ldb, kb, kc, jc + full * NR, nc - full * NR, bp);
+		if (dots)
+			/* bp's first kc floats are free here only in direct mode; otherwise use the space after the
+			 * packed panels (the buffer holds KC * NC floats, panels * kc * NR + kc fits). */
+			tail_dots(dot, A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M,
+			    jc + full * NR, rest, kb, kc, kb == 0, bp + (direct ? 0 : panels * kc * NR));
+		for (int64_t p = 0; p < panels; p++) {
+			const float *panel = bp + p * kc * NR;
+			int64_t ldbp = NR;
+			if (direct) {
+				if (p < full) {
+					panel = B + kb * ldb + jc + p * NR;
+					ldbp = ldb;
+				} else
+					panel = bp;
+			}
+			for (int64_t i0 = r0; i0 < r1; i0 += mrmax) {
+				int64_t mr = M - i0 < mrmax ? M - i0 : mrmax;
+				int64_t j0 = p * NR, nr = nc - j0 < NR ? nc - j0 : NR;
+				const float *arow[MR_MAX];
+				struct tile_out o = { .c = C + i0 * ldc + jc + j0, .ldc = ldc, .mr = (int)mr, .nr = (int)nr,
+					.bias = bias != NULL ? bias + i0 : NULL, .first = kb == 0,
+					.act = kb + kc >= K ? act : NULL };
+				/* Rows past M reuse row i0: computed, never stored. */
+				for (int i = 0; i < mrmax; i++)
+					arow[i] = A + (i0 + (i < mr ? i : 0)) * lda + kb;
+				ukernel(kc, arow, panel, ldbp, &o);
+			}
+		}
+	}
+}
+
+void
+infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+    const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
+    int threads)
+{
+	ukernel_fn ukernel = ukernel_generic;
+	float (*dot)(const float *, const float *, int64_t) = dot_generic;
+	int mrmax = MR, nt = 1, nomem = 0;
+	int64_t row_blocks, col_blocks = (N + NC - 1) / NC;
+
+	if (M <= 0 || N <= 0)
+		return;
+	if (act != NULL && act->kind == ACT_NONE)
+		act = NULL;
+	if (lvl == CPU_REFERENCE || K == 0) {
+		sgemm_naive(M, N, K, A, lda, B, ldb, C, ldc, bias, act);
+		return;
+	}
+#ifdef PW_X86
+	if (lvl >= CPU_AVX2)
+		dot = dot_avx2;
+	if (lvl >= CPU_AVX512) {
+		ukernel = ukernel_avx512;
+		mrmax = MR512;
+	} else if (lvl >= CPU_AVX2)
+		ukernel = ukernel_avx2;
+#endif
+	row_blocks = (M + mrmax - 1) / mrmax;
+#ifdef _OPENMP
+	nt = threads > 0 ? threads : omp_get_max_threads();
+#endif
+	(void)threads;
+	/* One parallel region and no barrier inside: each thread packs B into its own buffer. Many column
+	 * blocks: threads take whole blocks. Few (small spatial maps): each thread takes a band of rows and
+	 * packs all of B itself, which is cheap exactly because N is small. Barriers are what hurts when the
+	 * machine is shared, so there are none but the last. */
+#pragma omp parallel num_threads(nt)
+	{
+		float *bp = aligned_alloc(64, (size_t)KC * NC * sizeof(float));
+		if (bp == NULL) {
+#pragma omp atomic write
+			nomem = 1;
+		} else if (col_blocks >= nt || row_blocks < 2) {
+#pragma omp for schedule(dynamic, 1) nowait
+			for (int64_t b = 0; b < col_blocks; b++) {
+				int64_t jc = b * NC, nc = N - jc < NC ? N - jc : NC;
+				gemm_block(ukernel, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, 0, M, jc, nc, bp);
+			}
+		} else {
+			int64_t bands = row_blocks < 4 * (int64_t)nt ? row_blocks : 4 * (int64_t)nt;
+#pragma omp for schedule(dynamic, 1) nowait
+			for (int64_t band = 0; band < bands; band++) {
+				int64_t r0 = row_blocks * band / bands * mrmax, r1 = row_blocks * (band + 1) / bands * mrmax;
+				if (r1 > M)
+					r1 = M;
+				for (int64_t jc = 0; jc < N; jc += NC)
+					gemm_block(ukernel, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, r0, r1, jc,
+					    N - jc < NC ? N - jc : NC, bp);
+			}
+		}
+		free(bp);
+	}
+	/* Out of memory for a packing buffer: redo the whole product the slow way (it overwrites C). */
+	if (nomem)
+		sgemm_naive(M, N, K, A, lda, B, ldb, C, ldc, bias, act);
+}

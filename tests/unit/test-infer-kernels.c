@@ -1,0 +1,237 @@
+/* test-infer-kernels.c: every optimised CPU kernel (packed GEMM, im2col and 1x1 conv, depthwise 3x3) against the reference on random shapes. */
+#include <criterion/criterion.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+static unsigned rng = 12345u;
+
+static float
+frand(void)
+{
+	rng = rng * 1103515245u + 12345u;
+	return (float)((rng >> 8) % 20001) / 10000.0f - 1.0f;
+}
+
+static int
+irand(int lo, int hi)
+{
+	rng = rng * 1103515245u + 12345u;
+	return lo + (int)((rng >> 8) % (unsigned)(hi - lo + 1));
+}
+
+static float *
+rand_buf(size_t n)
+{
+	float *p = malloc((n > 0 ? n : 1) * sizeof(float));
+
+	cr_assert_not_null(p);
+	for (size_t i = 0; i < n; i++)
+		p[i] = frand();
+	return p;
+}
+
+/* The levels this CPU can run; the reference level is what everything is compared with. */
+static int
+levels(enum infer_cpu_level *out)
+{
+	int n = 0;
+
+	out[n++] = CPU_GENERIC;
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+		out[n++] = CPU_AVX2;
+	else
+		cr_log_warn("this CPU lacks AVX2+FMA: only the generic kernels are tested");
+	if (__builtin_cpu_supports("avx512f") && n == 2)
+		out[n++] = CPU_AVX512;
+	else
+		cr_log_warn("this CPU lacks AVX-512F: the AVX-512 kernels are not tested here");
+#endif
+	return n;
+}
+
+Test(infer_kernels, sgemm_matches_reference_on_odd_shapes)
+{
+	static const int Ms[] = { 1, 5, 6, 7, 12, 13, 25, 33 }, Ns[] = { 1, 15, 16, 17, 50, 129 }, Ks[] = { 1, 3, 255, 256, 257, 600 };
+	enum infer_cpu_level lv[4];
+	int nl = levels(lv), cases = 0;
+
+	for (size_t a = 0; a < sizeof(Ms) / sizeof(Ms[0]); a++)
+	for (size_t b = 0; b < sizeof(Ns) / sizeof(Ns[0]); b++)
+	for (size_t k = 0; k < sizeof(Ks) / sizeof(Ks[0]); k += 1 + (a + b) % 2) {
+		int64_t M = Ms[a], N = Ns[b], K = Ks[k], lda = K + (a % 3), ldb = N + (b % 2), ldc = N + 3;
+		float *A = rand_buf((size_t)(M * lda)), *B = rand_buf((size_t)(K * ldb)), *bias = rand_buf((size_t)M);
+		float *C = malloc((size_t)(M * ldc) * sizeof(float));
+		int use_bias = (int)((a + k) % 2);
+
+		cr_assert_not_null(C);
+		for (int l = 0; l < nl; l++) {
+			for (int64_t i = 0; i < M * ldc; i++)
+				C[i] = 1e30f; /* poison: every element must be written */
+			infer_sgemm(lv[l], M, N, K, A, lda, B, ldb, C, ldc, use_bias ? bias : NULL, NULL, 2);
+			for (int64_t i = 0; i < M; i++)
+				for (int64_t j = 0; j < N; j++) {
+					double want = use_bias ? bias[i] : 0.0, mag = fabs(want);
+					for (int64_t q = 0; q < K; q++) {
+						want += (double)A[i * lda + q] * B[q * ldb + j];
+						mag += fabs((double)A[i * lda + q] * B[q * ldb + j]);
+					}
+					cr_assert(fabs(C[i * ldc + j] - want) <= 1e-5 * mag + 1e-6,
+					    "%s M=%lld N=%lld K=%lld C[%lld][%lld] = %g, want %g", infer_cpu_level_name(lv[l]),
+					    (long long)M, (long long)N, (long long)K, (long long)i, (long long)j,
+					    C[i * ldc + j], want);
+				}
+			cases++;
+		}
+		free(A);
+		free(B);
+		free(bias);
+		free(C);
+	}
+	cr_assert_gt(cases, 100);
+}
+
+/* Builds geometry for a 2-D conv the way the Conv op does (explicit pads). */
+static struct spatial_geom
+geom(int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t s, int64_t d, const int64_t pads[4])
+{
+	struct spatial_geom g = { .nsp = 2 };
+	int64_t in[2] = { H, W }, k[2] = { kh, kw };
+
+	g.in[0] = g.k[0] = g.s[0] = g.d[0] = g.out[0] = 1;
+	for (int i = 0; i < 2; i++) {
+		g.in[1 + i] = in[i];
+		g.k[1 + i] = k[i];
+		g.s[1 + i] = s;
+		g.d[1 + i] = d;
+		g.pb[1 + i] = pads[i];
+		g.pe[1 + i] = pads[2 + i];
+		g.out[1 + i] = (in[i] + pads[i] + pads[2 + i] - ((k[i] - 1) * d + 1)) / s + 1;
+	}
+	return g;
+}
+
+static void
+check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t s,
+    int64_t d, const int64_t pads[4], int fused)
+{
+	static const struct infer_act clip = { .kind = ACT_CLAMP, .lo = 0.0f, .hi = 0.5f };
+	static const struct infer_act hswish = { .kind = ACT_HARDSWISH };
+	struct conv_params p = { .N = N, .C = C, .M = M, .G = G, .threads = 2 };
+	enum infer_cpu_level lv[4];
+	int nl = levels(lv);
+	size_t ysz;
+	float *x, *w, *b, *want, *got;
+
+	p.g = geom(H, W, kh, kw, s, d, pads);
+	if (p.g.out[1] < 1 || p.g.out[2] < 1)
+		return;
+	ysz = (size_t)(N * M * p.g.out[1] * p.g.out[2]);
+	x = rand_buf((size_t)(N * C * H * W));
+	w = rand_buf((size_t)(M * (C / G) * kh * kw));
+	b = rand_buf((size_t)M);
+	want = malloc(ysz * sizeof(float));
+	got = malloc(ysz * sizeof(float));
+	cr_assert(want != NULL && got != NULL);
+	p.x = x;
+	p.w = w;
+	p.bias = b;
+	p.act = fused == 1 ? clip : fused == 2 ? hswish : (struct infer_act){ .kind = ACT_NONE };
+	p.y = want;
+	infer_conv_ref(&p);
+	for (int l = 0; l < nl; l++) {
+		int rc;
+		for (size_t i = 0; i < ysz; i++)
+			got[i] = 1e30f;
+		p.y = got;
+		rc = infer_conv_fast(&p, lv[l]);
+		cr_assert_geq(rc, 0);
+		if (rc > 0)
+			continue; /* no fast path for this shape: the reference runs, nothing to compare */
+		for (size_t i = 0; i < ysz; i++)
+			cr_assert(fabsf(got[i] - want[i]) <= 1e-4f * (1.0f + fabsf(want[i])),
+			    "%s N%lld C%lld M%lld G%lld %lldx%lld k%lldx%lld s%lld d%lld pads %lld,%lld,%lld,%lld: "
+			    "y[%zu] = %g, want %g", infer_cpu_level_name(lv[l]), (long long)N, (long long)C, (long long)M,
+			    (long long)G, (long long)H, (long long)W, (long long)kh, (long long)kw, (long long)s,
+			    (long long)d, (long long)pads[0], (long long)pads[1], (long long)pads[2], (long long)pads[3],
+			    i, got[i], want[i]);
+	}
+	free(x);
+	free(w);
+	free(b);
+	free(want);
+	free(got);
+}
+
+Test(infer_kernels, pointwise_conv_matches_reference)
+{
+	static const int64_t none[4] = { 0, 0, 0, 0 };
+
+	check_conv(1, 3, 5, 1, 7, 9, 1, 1, 1, 1, none, 0);
+	check_conv(2, 17, 33, 1, 5, 5, 1, 1, 1, 1, none, 1);
+	check_conv(1, 64, 24, 1, 14, 14, 1, 1, 1, 1, none, 0);
+	check_conv(1, 300, 7, 1, 3, 3, 1, 1, 1, 1, none, 1);
+	check_conv(1, 12, 8, 4, 6, 6, 1, 1, 1, 1, none, 0); /* grouped 1x1 */
+}
+
+Test(infer_kernels, im2col_conv_matches_reference)
+{
+	static const int64_t p1[4] = { 1, 1, 1, 1 }, asym[4] = { 0, 0, 1, 1 }, odd[4] = { 2, 0, 1, 3 };
+
+	check_conv(1, 3, 16, 1, 15, 15, 3, 3, 2, 1, asym, 1); /* the MobileNet first layer, padded bottom/right */
+	check_conv(2, 5, 7, 1, 11, 9, 3, 3, 1, 1, p1, 0);
+	check_conv(1, 4, 6, 2, 9, 10, 3, 3, 2, 1, p1, 0);
+	check_conv(1, 3, 3, 1, 13, 12, 5, 3, 1, 2, odd, 2);
+	check_conv(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, p1, 0);
+	check_conv(1, 2, 3, 1, 4, 4, 3, 3, 3, 1, odd, 0);
+}
+
+Test(infer_kernels, depthwise3x3_matches_reference)
+{
+	static const int64_t p1[4] = { 1, 1, 1, 1 }, none[4] = { 0, 0, 0, 0 }, asym[4] = { 0, 0, 1, 1 };
+
+	check_conv(1, 8, 8, 8, 17, 17, 3, 3, 1, 1, p1, 1);
+	check_conv(2, 5, 5, 5, 16, 15, 3, 3, 2, 1, asym, 0);
+	check_conv(1, 3, 3, 3, 3, 3, 3, 3, 1, 1, none, 2);
+	check_conv(1, 7, 7, 7, 33, 29, 3, 3, 2, 1, p1, 1);
+	check_conv(1, 4, 4, 4, 2, 2, 3, 3, 1, 1, p1, 0);
+}
+
+/* Shapes past the blocking limits: several column blocks (NC 192), k blocks (KC 256), the direct/packed
+ * switch at 48 rows, and wide planes. */
+Test(infer_kernels, large_shapes_match_reference)
+{
+	static const int64_t none[4] = { 0, 0, 0, 0 }, p1[4] = { 1, 1, 1, 1 }, asym[4] = { 0, 0, 1, 1 };
+
+	check_conv(1, 300, 48, 1, 20, 21, 1, 1, 1, 1, none, 1);
+	check_conv(1, 17, 49, 1, 23, 19, 1, 1, 1, 1, none, 0);
+	check_conv(2, 260, 50, 1, 9, 45, 1, 1, 1, 1, none, 2);
+	check_conv(1, 3, 32, 1, 65, 67, 3, 3, 2, 1, asym, 1);
+	check_conv(1, 6, 6, 6, 57, 61, 3, 3, 1, 1, p1, 1);
+	check_conv(1, 6, 6, 6, 112, 112, 3, 3, 2, 1, asym, 1);
+	check_conv(1, 4, 4, 4, 70, 33, 3, 3, 2, 1, p1, 0);
+}
+
+Test(infer_kernels, random_shapes_match_reference)
+{
+	for (int t = 0; t < 60; t++) {
+		int64_t G = irand(0, 3) == 0 ? 0 : 1, C, M, pads[4];
+		int64_t k = irand(0, 2) * 2 + 1, s = irand(1, 2), d = irand(0, 3) == 0 ? 2 : 1;
+		C = irand(1, 20);
+		if (G == 0) { /* depthwise */
+			G = C;
+			M = C;
+			k = 3;
+		} else {
+			G = irand(0, 2) == 0 && C % 2 == 0 ? 2 : 1;
+			M = G * irand(1, 12);
+		}
+		for (int i = 0; i < 4; i++)
+			pads[i] = irand(0, 2);
+		check_conv(irand(1, 2), C, M, G, irand(1, 23), irand(1, 23), k, k, s, d, pads, t % 3);
+	}
+}
