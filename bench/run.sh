@@ -3,7 +3,7 @@
 #
 # Usage: bench/run.sh --ort DIR [--pricewatch BIN] [--model FILE] [--runs N] [--batch-runs N]
 #   --ort DIR         scratch folder filled by bench/ort/setup.sh (or set ORT_NODE_DIR)
-#   --pricewatch BIN  our CLI; timed with `BIN infer --model FILE --threads T --input input=X.npy --bench N --json`
+#   --pricewatch BIN  our CLI; timed with `BIN infer --model FILE --threads T --input input=X.npy --bench N --warmup W --json`
 #                     (omit it to measure only the peer)
 # Prints one JSON object per measurement (engine, threads, batch, p50_ms, p99_ms, runs, throughput_ips).
 set -eu
@@ -47,10 +47,11 @@ for t in 1 2; do
     [ "$b" -eq 1 ] || { n=$batch_runs; w=5; }
     node "$top/bench/ort/ort-bench.js" --ort "$ort" --model "$model" --threads "$t" --batch "$b" --runs "$n" --warmup "$w"
     if [ -n "$pw" ]; then
-      # Our CLI prints {"p50_ms","p99_ms","runs"}; add what the table needs (throughput from the p50 of a batch).
-      "$pw" infer --model "$model" --threads "$t" --input "input=$tmp/b$b.npy" --bench "$n" --json |
+      # Our CLI prints {"p50_ms","p99_ms","runs","throughput_ips",...} with the same warm-up and the same
+      # definitions as ort-bench.js; add what the table needs (throughput from the p50 only if it is missing).
+      "$pw" infer --model "$model" --threads "$t" --input "input=$tmp/b$b.npy" --bench "$n" --warmup "$w" --json |
         "$py" -c "import json, sys; r = json.load(sys.stdin); \
-r.update(engine='pricewatch', threads=$t, batch=$b); \
+r.pop('outputs', None); r.update(engine='pricewatch', model='$(basename "$model")', threads=$t, batch=$b); \
 r.setdefault('throughput_ips', round($b * 1000.0 / r['p50_ms'], 3)); print(json.dumps(r))"
     fi
   done

@@ -128,6 +128,7 @@ run_demo() {
 		echo "[daemon]"
 		echo "state-dir = $demo/state"
 		echo "log-level = info"
+		echo "admin-listen = off"
 		echo "[crawl]"
 		echo "per-host-delay = 0s"
 		echo "[source \"demo\"]"

@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "common/config.h"
+#include "pricewatch/infer.h"
 #include "store/private.h"
 #include "store/store.h"
 
@@ -150,5 +151,43 @@ extern const struct cmd_entry cmd_history_entry;
 
 /* cmd-listings.c */
 extern const struct cmd_entry cmd_listings_entry;
+
+/* cmd-infer.c: the command, and what embed and bench share with it */
+extern const struct cmd_entry cmd_infer_entry;
+/* Latency of timed runs: nearest-rank percentiles, as bench/ort/ort-bench.js computes them. */
+struct cli_infer_timing {
+	int runs, warmup;
+	double p50_ms, p99_ms, mean_ms, min_ms, max_ms;
+	double total_s;            /* wall time of the timed runs, for throughput */
+};
+/* The bundled model: $PW_TOP_SRCDIR/data/models/... when that exists (tests, a source tree), else
+ * PKGDATADIR/models/mobilenetv2-nsfwjs.onnx. Caller frees. */
+char *cli_infer_default_model(void);
+/* Parses a whole decimal integer in [min, max]. */
+bool cli_infer_parse_count(const char *text, int64_t min, int64_t max, int *out);
+/* The thread count to report: threads, or what OpenMP uses when it is 0. */
+int cli_infer_threads_shown(int threads);
+/* Warm-up runs used when none are asked for: runs / 10, within 1..30. */
+int cli_infer_default_warmup(int runs);
+/* Loads path and opens a session; on failure prints the engine's message, returns an exit code
+ * and leaves both NULL. The caller frees the session, then the model. */
+int cli_infer_open(struct cli_ctx *ctx, const char *path, const char *backend, int threads,
+    infer_model **model, infer_session **session);
+/* Checks input i's file tensor against the model's declared type and shape; prints what is wrong. */
+int cli_infer_check_input(struct cli_ctx *ctx, const infer_model *model, size_t i, const infer_tensor *t,
+    const char *file);
+/* Runs warmup untimed then runs timed runs (outputs freed outside the timing); returns an exit code. */
+int cli_infer_time(struct cli_ctx *ctx, infer_session *session, const infer_tensor *inputs, size_t n_inputs,
+    size_t n_outputs, int warmup, int runs, struct cli_infer_timing *timing);
+/* "(1, 3, 224, 224)", "(3,)" or "()" into buf. */
+void cli_infer_shape_text(const infer_tensor *t, char *buf, size_t len);
+/* A JSON number written with exactly `decimals` decimals (no %.17g noise); NULL (JSON null) if not finite. */
+struct json_object *cli_json_fixed(double v, int decimals);
+
+/* cmd-embed.c */
+extern const struct cmd_entry cmd_embed_entry;
+
+/* cmd-bench.c */
+extern const struct cmd_entry cmd_bench_entry;
 
 #endif

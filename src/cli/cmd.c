@@ -24,10 +24,18 @@ static const struct cmd_entry cmd_help_entry = {
 	.exec = cmd_help_exec,
 };
 
+extern const struct cmd_entry cmd_extract_entry;   /* cmd-extract.c (declaration belongs in cli.h) */
+extern const struct cmd_entry cmd_robots_entry;    /* cmd-robots.c (declaration belongs in cli.h) */
+
 /* Every command, in the order "pricewatch help" lists them. */
 const struct cmd_entry *const cmd_table[] = {
+	&cmd_extract_entry,
 	&cmd_history_entry,
 	&cmd_listings_entry,
+	&cmd_infer_entry,
+	&cmd_embed_entry,
+	&cmd_bench_entry,
+	&cmd_robots_entry,
 	&cmd_help_entry,
 	NULL,
 };

@@ -3,9 +3,13 @@ noinst_LIBRARIES += src/cli/libpwcli.a
 src_cli_libpwcli_a_SOURCES = \
 	src/cli/cli.h \
 	src/cli/cmd.c src/cli/output.c \
-	src/cli/cmd-history.c src/cli/cmd-listings.c
+	src/cli/cmd-history.c src/cli/cmd-listings.c \
+	src/cli/cmd-extract.c src/cli/cmd-robots.c \
+	src/cli/npy.c src/cli/npy.h src/cli/cmd-infer.c src/cli/cmd-embed.c src/cli/cmd-bench.c
 src_cli_libpwcli_a_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS)
-PW_CLI_LIBS = src/cli/libpwcli.a $(PW_STORE_LIBS) $(JSONC_LIBS)
+PW_CLI_LIBS = src/cli/libpwcli.a $(PW_EXTRACT_LIBS) $(PW_CRAWL_LIBS) $(PW_STORE_LIBS) $(JSONC_LIBS)
+# infer, embed and bench run the inference core.
+PW_CLI_LIBS += $(PW_INFER_LIBS)
 
 bin_PROGRAMS += pricewatch
 pricewatch_SOURCES = src/cli/pricewatch.c src/cli/cli.h
@@ -24,3 +28,14 @@ tests_integration_cli_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFL
 tests_integration_cli_test_LDADD = $(PW_TEST_LIBS) $(PW_STORE_LIBS) $(JSONC_LIBS) $(CRITERION_LIBS)
 # The integration test runs the built binary, so building the test builds it first.
 EXTRA_tests_integration_cli_test_DEPENDENCIES = pricewatch$(EXEEXT)
+
+# .npy reader/writer against good and hostile files; infer/embed/bench through the built binary.
+check_PROGRAMS += tests/unit/npy_test tests/integration/infer_cli_test
+TESTS += tests/unit/npy_test tests/integration/infer_cli_test
+tests_unit_npy_test_SOURCES = tests/unit/test-npy.c
+tests_unit_npy_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_npy_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
+tests_integration_infer_cli_test_SOURCES = tests/integration/test-infer-cli.c
+tests_integration_infer_cli_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
+tests_integration_infer_cli_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
+EXTRA_tests_integration_infer_cli_test_DEPENDENCIES = pricewatch$(EXEEXT)

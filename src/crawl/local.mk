@@ -21,6 +21,12 @@ tests_unit_robots_test_SOURCES = tests/unit/test-robots.c
 tests_unit_robots_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRITERION_CFLAGS)
 tests_unit_robots_test_LDADD = $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
 EXTRA_DIST += tests/unit/robots
+# robots.txt fetched from the fixture server: 200 parsed, 4xx allow all, 5xx/429/silence disallow all.
+check_PROGRAMS += tests/integration/robots_test
+TESTS += tests/integration/robots_test
+tests_integration_robots_test_SOURCES = tests/integration/test-robots.c
+tests_integration_robots_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_integration_robots_test_LDADD = $(PW_TEST_LIBS) $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
 
 # SSRF guard: address classification (unit) and refused connections through libcurl (real sockets).
 check_PROGRAMS += tests/unit/guard_test tests/integration/guard_test
@@ -42,8 +48,16 @@ tests_integration_retry_test_SOURCES = tests/integration/test-retry.c
 tests_integration_retry_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRITERION_CFLAGS)
 tests_integration_retry_test_LDADD = $(PW_TEST_LIBS) $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
 
+# "pricewatch robots" through cli_run (the command lives in src/cli/cmd-robots.c).
+check_PROGRAMS += tests/unit/robots_cli_test
+TESTS += tests/unit/robots_cli_test
+tests_unit_robots_cli_test_SOURCES = tests/unit/test-robots-cli.c
+tests_unit_robots_cli_test_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_robots_cli_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
+
 # libFuzzer target for robots.txt (./configure --enable-fuzzing CC=clang; PW_FUZZ_CFLAGS comes from
-# src/extract/local.mk). Run: tests/fuzz/fuzz-robots -max_total_time=600 -max_len=4096 tests/fuzz/corpus-robots
+# src/extract/local.mk). Run with a scratch corpus first (libFuzzer writes into the first directory):
+#   tests/fuzz/fuzz-robots -max_total_time=600 -max_len=4096 /tmp/corpus tests/fuzz/corpus-robots
 if ENABLE_FUZZING
 noinst_PROGRAMS += tests/fuzz/fuzz-robots
 tests_fuzz_fuzz_robots_SOURCES = tests/fuzz/fuzz-robots.c src/crawl/robots.c src/crawl/robots.h

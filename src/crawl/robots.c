@@ -181,12 +181,10 @@ sbuf_put_escape(struct sbuf *b, unsigned char c)
 static char *
 normalise(const char *s, size_t len, bool is_url)
 {
-	struct sbuf b = { 0 };
+	struct sbuf b = { .p = xmalloc(64), .len = 0, .cap = 64 };
 	bool in_query = false;
 
-	sbuf_put(&b, 'x');         /* makes sure p is allocated even for an empty input */
-	b.len = 0;
-	b.p[0] = '\0';
+	b.p[0] = '\0';            /* an empty input gives "" */
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -541,7 +539,7 @@ group_has_agent(const struct robots_group *g, const char *token, size_t len)
 static size_t
 select_groups(const struct robots *r, const char *agent, bool *sel)
 {
-	char token[128];
+	char token[128];           /* a longer product token matches no named group, only "*" */
 	size_t n = 0, len;
 
 	memset(sel, 0, r->n_groups * sizeof *sel);

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,10 +18,19 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "crawl/fetch.h"
+#include "daemon/admin.h"
 #include "daemon/crawler.h"
 #include "daemon/daemon.h"
+#include "daemon/metrics.h"
+#include "daemon/notify.h"
 #include "store/private.h"
 #include "store/store.h"
+
+/* A crawl turn running longer than this makes /healthz report the scheduler down. */
+#define SCHEDULER_STUCK_MS (15 * 60 * 1000)
+
+/* Monotonic ms when the current crawl turn began, 0 between turns; read by the admin thread. */
+static _Atomic int64_t turn_started_ms;
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
@@ -281,6 +291,63 @@ reload(const struct daemon_opts *opts, struct config *cfg, struct crawler *crawl
 	log_info("configuration reloaded: %zu source(s)", cfg->n_sources);
 }
 
+/* /healthz's scheduler check, on the admin thread: the main loop is between turns or in a recent one. */
+static bool
+scheduler_alive(void *arg, char *why, size_t whylen)
+{
+	int64_t started = atomic_load(&turn_started_ms), now = time_mono_ms();
+
+	if (started != 0 && now - started > SCHEDULER_STUCK_MS) {
+		pw_snprintf(why, whylen, "crawl turn running for %lld s", (long long)((now - started) / 1000));
+		return false;
+	}
+	return true;
+}
+
+static bool
+start_admin(const struct config *cfg, const char *url, struct metrics *metrics, struct pw_metrics *pm,
+    struct admin **out)
+{
+	struct admin_opts ao = {
+		.listen = cfg->daemon.admin_listen,
+		.token = cfg->daemon.admin_token,
+		.metrics = metrics,
+		.store = {
+			.url = url, .prefix = cfg->redis.prefix, .user = cfg->redis.user,
+			.password = cfg->redis.password,
+			.connect_timeout_ms = cfg->redis.connect_timeout_ms,
+			.command_timeout_ms = cfg->redis.command_timeout_ms,
+		},
+		.scheduler_ok = scheduler_alive,
+		/* Queue depths and per-source state, read from Redis on each scrape. */
+		.collect = admin_collect_redis,
+		.collect_arg = pm,
+	};
+	char err[1024];
+
+	if (!admin_start(&ao, out, err, sizeof(err))) {
+		log_errorx("%s", err);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Copies the crawler's totals into the metrics (metric_set on a counter only
+ * moves it up). Until the crawler counts fetches per source itself
+ * (metric_inc(pm->fetches, METRIC_LABELS(source, outcome))), they appear as source="*".
+ */
+static void
+mirror_stats(const struct pw_metrics *pm, const struct crawl_stats *cs)
+{
+	metric_set(pm->fetches, METRIC_LABELS("*", "ok"), (double)cs->fetches_ok);
+	metric_set(pm->fetches, METRIC_LABELS("*", "failed"), (double)cs->fetches_failed);
+	metric_set(pm->observations, NULL, (double)cs->records);
+	metric_set(pm->price_changes, NULL, (double)cs->changes);
+	metric_set(pm->extract_errors, NULL, (double)cs->extract_errors);
+	metric_set(pm->redis_errors, NULL, (double)cs->store_errors);
+}
+
 int
 daemon_run(const struct daemon_opts *opts)
 {
@@ -292,6 +359,11 @@ daemon_run(const struct daemon_opts *opts)
 	char err[1024], *pid_path = NULL;
 	const char *url;
 	int pid_fd = -1, rc = 1;
+	struct metrics *metrics = metrics_new();
+	struct pw_metrics pm;
+	struct admin *admin = NULL;
+	int64_t watchdog_ms = 0;
+	bool watchdog;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&pr, 0, sizeof(pr));
@@ -332,13 +404,21 @@ daemon_run(const struct daemon_opts *opts)
 		url = pr.url;
 		log_info("using the private redis-server at %s", pr.socket_path);
 	}
+	pw_metrics_register(metrics, &pm, (double)time_now_ms() / 1000.0);
+	/* After detach() and the private redis-server's fork: threads do not survive fork(). */
+	if (!opts->once && !start_admin(&cfg, url, metrics, &pm, &admin))
+		goto out_redis;
+	notify_status("connecting to Redis at %s", url);
 	st = open_store(&cfg, url);
 	if (st == NULL) {
 		rc = stop_requested ? 0 : 1;
 		goto out_redis;
 	}
+	watchdog = notify_watchdog_ms(&watchdog_ms);
 
 	crawler = crawler_new(&cfg);
+	notify_ready();
+	notify_status("crawling %zu source(s)", cfg.n_sources);
 	log_info("pricewatchd %s started: %zu source(s)%s, crawl consumer %s", PACKAGE_VERSION, cfg.n_sources,
 	    opts->once ? ", one pass" : "", crawler_consumer(crawler));
 	if (opts->once)
@@ -350,14 +430,25 @@ daemon_run(const struct daemon_opts *opts)
 
 		if (reload_requested) {
 			reload_requested = 0;
+			notify_reloading();
 			reload(opts, &cfg, crawler);
+			notify_ready();
 		}
+		atomic_store(&turn_started_ms, time_mono_ms());
 		wait = crawler_run_due(crawler, st, &stop_requested);
+		atomic_store(&turn_started_ms, 0);
+		mirror_stats(&pm, crawler_stats(crawler));
+		if (watchdog) {
+			notify_watchdog();
+			if (wait > watchdog_ms / 2)
+				wait = watchdog_ms / 2;
+		}
 		if (opts->once && crawler_once_done(crawler, st))
 			break;
 		if (wait > 0)
 			wait_ms(wait);
 	}
+	notify_stopping();
 	rc = 0;
 	/* A last chance for observations that were waiting on Redis. */
 	if (!crawler_flush(crawler, st))
@@ -379,6 +470,8 @@ daemon_run(const struct daemon_opts *opts)
 	crawler_free(crawler);
 	store_close(st);
 out_redis:
+	/* Before Redis goes: the endpoint holds its own connection. */
+	admin_stop(admin);
 	private_redis_stop(&pr);
 out_curl:
 	fetch_global_cleanup();
@@ -389,5 +482,6 @@ out:
 	}
 	free(pid_path);
 	config_free(&cfg);
+	metrics_free(metrics);
 	return rc;
 }

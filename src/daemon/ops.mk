@@ -38,3 +38,11 @@ data/pricewatchd.service: $(srcdir)/data/pricewatchd.service.in Makefile
 	sed -e 's|@sbindir[@]|$(sbindir)|g' -e 's|@sysconfdir[@]|$(sysconfdir)|g' \
 	    -e 's|@localstatedir[@]|$(localstatedir)|g' \
 	    $(srcdir)/data/pricewatchd.service.in > $@.tmp && mv -f $@.tmp $@
+
+# The real daemon under a systemd-like supervisor: notify socket, reload, stop, admin endpoint.
+check_PROGRAMS += tests/integration/opsd_test
+TESTS += tests/integration/opsd_test
+tests_integration_opsd_test_SOURCES = tests/integration/test-ops-daemon.c
+tests_integration_opsd_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(CURL_CFLAGS)
+tests_integration_opsd_test_LDADD = $(CURL_LIBS) $(CRITERION_LIBS)
+EXTRA_tests_integration_opsd_test_DEPENDENCIES = pricewatchd$(EXEEXT)

@@ -231,6 +231,9 @@ field_set(struct extract_record *r, enum extract_field f)
 static const char *
 family(const char *extractor)
 {
+	/* RDFa Lite shares the microdata extractor (and its precedence) but keeps its own name. */
+	if (extractor != NULL && strncmp(extractor, "rdfa", 4) == 0 && (extractor[4] == '\0' || extractor[4] == ':'))
+		return "rdfa";
 	for (size_t i = 0; i < N_EXTRACTORS; i++) {
 		size_t l = strlen(extractors[i].name);
 		if (extractor != NULL && strncmp(extractor, extractors[i].name, l) == 0 &&

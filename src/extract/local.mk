@@ -44,3 +44,10 @@ tests_fuzz_fuzz_extract_LDFLAGS = $(PW_FUZZ_CFLAGS)
 tests_fuzz_fuzz_extract_LDADD = $(PW_STORE_LIBS) $(XML_LIBS) $(JSONC_LIBS)
 endif
 EXTRA_DIST += tests/fuzz/fuzz-price.c tests/fuzz/fuzz-extract.c tests/fuzz/corpus-price tests/fuzz/corpus-extract
+
+# "pricewatch extract" through cli_run (src/cli/cmd-extract.c) on the fixture pages.
+check_PROGRAMS += tests/unit/extract_cli_test
+TESTS += tests/unit/extract_cli_test
+tests_unit_extract_cli_test_SOURCES = tests/unit/test-extract-cli.c
+tests_unit_extract_cli_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
+tests_unit_extract_cli_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)

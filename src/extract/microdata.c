@@ -1,4 +1,4 @@
-/* microdata.c: finds schema.org Product items in itemscope/itemprop markup and turns their offers into extract records. */
+/* microdata.c: finds schema.org Product items in microdata (itemscope/itemprop) and RDFa Lite (typeof/property) markup and turns their offers into extract records. */
 #include <config.h>
 
 #include <stdio.h>
@@ -45,11 +45,36 @@ iri_tail(const char *s)
 	return tail;
 }
 
-/* True when the item's itemtype (space-separated list) contains one of the wanted types. */
+/* An item: microdata's itemscope, or RDFa Lite's typeof (the same model with other attribute names). */
+static bool
+is_scope(xmlNodePtr n)
+{
+	return has_attr(n, "itemscope") || has_attr(n, "typeof");
+}
+
+/* The property names of an element (itemprop, else RDFa's property); xmlFree'd by the caller. */
+static xmlChar *
+prop_names(xmlNodePtr n)
+{
+	xmlChar *p = xmlGetProp(n, (const xmlChar *)"itemprop");
+
+	return p != NULL ? p : xmlGetProp(n, (const xmlChar *)"property");
+}
+
+static bool
+has_prop(xmlNodePtr n)
+{
+	return has_attr(n, "itemprop") || has_attr(n, "property");
+}
+
+/* True when the item's itemtype/typeof (space-separated list) contains one of the wanted types. */
 static bool
 item_is(xmlNodePtr n, const char *const *types, size_t ntypes)
 {
 	xmlChar *it = xmlGetProp(n, (const xmlChar *)"itemtype");
+
+	if (it == NULL)
+		it = xmlGetProp(n, (const xmlChar *)"typeof");
 	bool found = false;
 	char *save = NULL;
 
@@ -74,7 +99,7 @@ static const char *const offer_types[] = { "Offer", "AggregateOffer" };
 static bool
 is_product_item(xmlNodePtr n)
 {
-	return has_attr(n, "itemscope") && item_is(n, product_types, sizeof product_types / sizeof product_types[0]);
+	return is_scope(n) && item_is(n, product_types, sizeof product_types / sizeof product_types[0]);
 }
 
 /* Collapses whitespace runs to one space and trims; returns malloc'd text or NULL when empty. */
@@ -144,6 +169,10 @@ prop_value(const struct extract_ctx *ctx, xmlNodePtr n)
 
 	if (has_attr(n, "content"))
 		return attr_text(n, "content");
+	if (has_attr(n, "resource") && !is_scope(n)) {
+		v = attr_text(n, "resource");   /* RDFa: an IRI value on any element */
+		goto url;
+	}
 	for (size_t i = 0; i < sizeof src_elems / sizeof src_elems[0]; i++)
 		if (name_is(n, src_elems[i])) {
 			v = attr_text(n, "src");
@@ -202,9 +231,9 @@ read_item(const struct extract_ctx *ctx, xmlNodePtr scope, struct item_fields *f
 
 	while (n != NULL) {
 		bool descend = n->type == XML_ELEMENT_NODE;
-		if (n->type == XML_ELEMENT_NODE && has_attr(n, "itemprop")) {
-			xmlChar *props = xmlGetProp(n, (const xmlChar *)"itemprop");
-			bool nested = has_attr(n, "itemscope");
+		if (n->type == XML_ELEMENT_NODE && has_prop(n)) {
+			xmlChar *props = prop_names(n);
+			bool nested = is_scope(n);
 			char *save = NULL;
 			for (char *p = strtok_r((char *)props, " \t\r\n", &save); p != NULL;
 			    p = strtok_r(NULL, " \t\r\n", &save)) {
@@ -253,7 +282,7 @@ read_item(const struct extract_ctx *ctx, xmlNodePtr scope, struct item_fields *f
 			xmlFree(props);
 			if (nested)
 				descend = false;
-		} else if (n->type == XML_ELEMENT_NODE && has_attr(n, "itemscope")) {
+		} else if (n->type == XML_ELEMENT_NODE && is_scope(n)) {
 			/* An item that is not a property of this one (itemref aside) is someone else's. */
 			descend = false;
 		}
@@ -292,7 +321,7 @@ brand_value(const struct extract_ctx *ctx, xmlNodePtr n)
 	struct item_fields b = { 0 };
 	char *name;
 
-	if (!has_attr(n, "itemscope"))
+	if (!is_scope(n))
 		return prop_value(ctx, n);
 	read_item(ctx, n, &b, NULL);
 	name = b.name;
@@ -310,14 +339,14 @@ dup_or_null(const char *s)
 /* Adds one record from the product's fields and one offer's (offer may be the product itself). */
 static void
 emit(const struct extract_ctx *ctx, struct extract_result *result, const struct item_fields *pf,
-    const struct item_fields *of, int item_no)
+    const struct item_fields *of, int item_no, bool rdfa)
 {
 	struct extract_record *rec = extract_add_record(result);
 	const char *price = of->price, *url;
 	bool machine = of->price_machine;
 	char err[200];
 
-	rec->extractor = "microdata";
+	rec->extractor = rdfa ? "rdfa" : "microdata";
 	rec->title = dup_or_null(pf->name);
 	rec->brand = dup_or_null(pf->brand);
 	rec->image_url = dup_or_null(pf->image);
@@ -331,12 +360,12 @@ emit(const struct extract_ctx *ctx, struct extract_result *result, const struct 
 	if (of->low_price != NULL && (price == NULL || of != pf)) {
 		price = of->low_price;
 		machine = of->low_machine;
-		rec->extractor = "microdata:lowPrice";
+		rec->extractor = rdfa ? "rdfa:lowPrice" : "microdata:lowPrice";
 	}
 	if (price == NULL)
 		return;
 	if (!extract_price(ctx, price, of->currency, machine, &rec->price, &rec->price_high, err, sizeof err)) {
-		extract_add_error(result, "microdata item %d: %s", item_no, err);
+		extract_add_error(result, "%s item %d: %s", rdfa ? "RDFa" : "microdata", item_no, err);
 		return;
 	}
 	if (of->high_price != NULL && rec->price_high.currency[0] == '\0') {
@@ -356,21 +385,23 @@ emit_product(const struct extract_ctx *ctx, struct extract_result *result, xmlNo
 	struct offers offers = { .n = 0 };
 	size_t emitted = 0;
 
+	bool rdfa = !has_attr(item, "itemscope");
+
 	read_item(ctx, item, &pf, &offers);
 	for (size_t i = 0; i < offers.n; i++) {
 		struct item_fields of = { 0 };
 		if (!item_is(offers.node[i], offer_types, sizeof offer_types / sizeof offer_types[0]) &&
-		    has_attr(offers.node[i], "itemtype")) {
+		    (has_attr(offers.node[i], "itemtype") || has_attr(offers.node[i], "typeof"))) {
 			continue;       /* offers pointing at something that is not an offer */
 		}
 		read_item(ctx, offers.node[i], &of, NULL);
-		emit(ctx, result, &pf, &of, item_no);
+		emit(ctx, result, &pf, &of, item_no, rdfa);
 		emitted++;
 		fields_free(&of);
 	}
 	/* No Offer item: the price (if any) sits on the product itself. */
 	if (emitted == 0)
-		emit(ctx, result, &pf, &pf, item_no);
+		emit(ctx, result, &pf, &pf, item_no, rdfa);
 	fields_free(&pf);
 }
 

@@ -89,6 +89,16 @@ struct op_ctx {
 #else
 #define PW_OMP_THREADS(c) 1
 #endif
+/* Threads for a kernel's parallel region: t when positive, else OpenMP's default (1 without OpenMP). */
+static inline int
+infer_nthreads(int t)
+{
+#ifdef _OPENMP
+	return t > 0 ? t : omp_get_max_threads();
+#else
+	return t > 0 ? t : 1;
+#endif
+}
 
 /* Allocates output idx of the node with the given shape; returns NULL (err filled) on failure. */
 infer_tensor *op_output(struct op_ctx *c, int idx, infer_dtype dt, int ndim, const int64_t *dims);

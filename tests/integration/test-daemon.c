@@ -111,7 +111,7 @@ write_config(struct fixture *fx, const char *redis_url, const char *const *paths
 	size_t i;
 
 	cr_assert_not_null(f);
-	fprintf(f, "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/state\nlog-level = debug\n\n", redis_url,
+	fprintf(f, "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/state\nlog-level = debug\nadmin-listen = off\n\n", redis_url,
 	    fx->dir);
 	fprintf(f, "[crawl]\ntimeout = 1s\nconnect-timeout = 1s\nper-host-delay = 0s\n\n");
 	for (i = 0; i < n; i++)
@@ -448,7 +448,7 @@ write_config_at(struct fixture *fx, const char *path, const char *state, const c
 	size_t i;
 
 	cr_assert_not_null(f);
-	fprintf(f, "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/%s\nlog-level = debug\n\n", fx->redis.url,
+	fprintf(f, "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/%s\nlog-level = debug\nadmin-listen = off\n\n", fx->redis.url,
 	    fx->dir, state);
 	fprintf(f, "[crawl]\nconnect-timeout = 1s\nper-host-delay = 0s\n%s\n", crawl_extra);
 	for (i = 0; i < n; i++)
@@ -748,7 +748,7 @@ Test(daemon, an_interrupted_job_is_handed_back_at_once, .timeout = 60)
 	for (i = 0; i < 2; i++) {
 		f = fopen(i == 0 ? fx.conf : conf2, "w");
 		cr_assert_not_null(f);
-		fprintf(f, "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/state%d\nlog-level = debug\n\n"
+		fprintf(f, "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/state%d\nlog-level = debug\nadmin-listen = off\n\n"
 		    "[crawl]\ntimeout = 5s\njob-timeout = 1h\nper-host-delay = 0s\n\n"
 		    "[source \"s0\"]\nurl = %s/slow/1000/p0.html, %s/slow/1000/p1.html, %s/slow/1000/p2.html\n"
 		    "interval = 1h\n", fx.redis.url, fx.dir, i, fx.httpd.base_url, fx.httpd.base_url,

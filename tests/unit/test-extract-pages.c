@@ -1,4 +1,4 @@
-/* test-extract-pages.c: shop-shaped fixture pages (Shopify, WooCommerce, Magento, marketplace, OpenGraph-only) against their expected records, as data. */
+/* test-extract-pages.c: shop-shaped fixture pages (Shopify, WooCommerce, Magento, marketplace, RDFa, OpenGraph-only) against their expected records, as data. */
 #include <config.h>
 
 #include <stdio.h>
@@ -74,6 +74,10 @@ static const struct want_page pages[] = {
 		{ "Wanderschuh Alpin GTX", 8900, "EUR", 13995, AVAIL_LIMITED, NULL, NULL, "Gipfelwerk",
 		  "microdata:lowPrice", "https://vergleich.example/img/alpin-gtx.jpg", "https://vergleich.example/p/alpin-gtx",
 		  "microdata" },
+	} },
+	{ "rdfa-lite-product.html", "https://ferrum.example/p/FE-SK28", NULL, 1, 0, 0, 0, {
+		{ "Cast Iron Skillet 28 cm", 5495, "GBP", -1, AVAIL_BACKORDER, "FE-SK28", "4006381333931", "Ferrum", "rdfa",
+		  "https://ferrum.example/img/skillet-28.jpg", "https://ferrum.example/skillet-28", "rdfa" },
 	} },
 	{ "rakuten-style-jp.html", "https://shop.example.jp/item/kt-10-ss", NULL, 1, 0, 0, 0, {
 		{ "電気ケトル 1.0L ステンレス", 12800, "JPY", -1, AVAIL_IN_STOCK, "KT-10-SS", NULL, NULL, "microdata",

@@ -56,7 +56,7 @@ levels(enum infer_cpu_level *out)
 
 Test(infer_kernels, sgemm_matches_reference_on_odd_shapes)
 {
-	static const int Ms[] = { 1, 5, 6, 7, 12, 13, 25, 33 }, Ns[] = { 1, 15, 16, 17, 50, 129 }, Ks[] = { 1, 3, 255, 256, 257, 600 };
+	static const int Ms[] = { 1, 5, 6, 7, 12, 13, 25, 33 }, Ns[] = { 1, 15, 16, 17, 19, 50, 52, 129, 196 }, Ks[] = { 1, 3, 255, 256, 257, 600 };
 	enum infer_cpu_level lv[4];
 	int nl = levels(lv), cases = 0;
 
@@ -175,6 +175,11 @@ Test(infer_kernels, pointwise_conv_matches_reference)
 	check_conv(2, 17, 33, 1, 5, 5, 1, 1, 1, 1, none, 1);
 	check_conv(1, 64, 24, 1, 14, 14, 1, 1, 1, 1, none, 0);
 	check_conv(1, 300, 7, 1, 3, 3, 1, 1, 1, 1, none, 1);
+	/* Ragged last panels of 1-4 columns (7x7 and 14x14 maps) with fused activations: the tail kernel. */
+	check_conv(1, 37, 29, 1, 7, 7, 1, 1, 1, 1, none, 1);
+	check_conv(1, 21, 13, 1, 14, 14, 1, 1, 1, 1, none, 2);
+	check_conv(1, 300, 50, 1, 3, 17, 1, 1, 1, 1, none, 1);
+	check_conv(1, 9, 60, 1, 1, 51, 1, 1, 1, 1, none, 1);
 	check_conv(1, 12, 8, 4, 6, 6, 1, 1, 1, 1, none, 0); /* grouped 1x1 */
 }
 
@@ -199,6 +204,19 @@ Test(infer_kernels, depthwise3x3_matches_reference)
 	check_conv(1, 3, 3, 3, 3, 3, 3, 3, 1, 1, none, 2);
 	check_conv(1, 7, 7, 7, 33, 29, 3, 3, 2, 1, p1, 1);
 	check_conv(1, 4, 4, 4, 2, 2, 3, 3, 1, 1, p1, 0);
+	/* Stride 2 reads the input in place: border vectors with masked loads on both sides, MobileNet widths. */
+	check_conv(1, 9, 9, 9, 14, 14, 3, 3, 2, 1, asym, 1);
+	check_conv(1, 3, 3, 3, 56, 56, 3, 3, 2, 1, asym, 0);
+	check_conv(2, 3, 3, 3, 13, 37, 3, 3, 2, 1, p1, 2);
+}
+
+/* Pads wide enough for more border vectors than the stride-2 kernel keeps masks for (its fallback path). */
+Test(infer_kernels, depthwise3x3_wide_pads_match_reference)
+{
+	static const int64_t wide[4] = { 3, 70, 2, 41 }, wide1[4] = { 2, 33, 1, 20 };
+
+	check_conv(1, 3, 3, 3, 9, 40, 3, 3, 2, 1, wide, 1);
+	check_conv(1, 2, 2, 2, 5, 11, 3, 3, 1, 1, wide1, 2);
 }
 
 /* Shapes past the blocking limits: several column blocks (NC 192), k blocks (KC 256), the direct/packed

@@ -66,7 +66,203 @@ load_odd(const float *b)
 	return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8));
 }
 
-/* Size of the zero-padded copy of one input plane that dw3x3_plane_avx2 reads without bounds checks:
+/* 8 outputs of one row from three input rows: out[j] = bias + sum w[ky][kx] * r[ky][j*sw + kx], sw 1 or 2. */
+__attribute__((target("avx2,fma"))) static inline __m256
+dw_vec8(const float *const *r, int64_t sw, const __m256 *wv, __m256 bv)
+{
+	__m256 a0, a1, a2;
+	const float *b0 = r[0], *b1 = r[1], *b2 = r[2];
+
+	if (sw == 1) {
+		a0 = _mm256_fmadd_ps(wv[0], _mm256_loadu_ps(b0), bv);
+		a1 = _mm256_mul_ps(wv[3], _mm256_loadu_ps(b1));
+		a2 = _mm256_mul_ps(wv[6], _mm256_loadu_ps(b2));
+		a0 = _mm256_fmadd_ps(wv[1], _mm256_loadu_ps(b0 + 1), a0);
+		a1 = _mm256_fmadd_ps(wv[4], _mm256_loadu_ps(b1 + 1), a1);
+		a2 = _mm256_fmadd_ps(wv[7], _mm256_loadu_ps(b2 + 1), a2);
+		a0 = _mm256_fmadd_ps(wv[2], _mm256_loadu_ps(b0 + 2), a0);
+		a1 = _mm256_fmadd_ps(wv[5], _mm256_loadu_ps(b1 + 2), a1);
+		a2 = _mm256_fmadd_ps(wv[8], _mm256_loadu_ps(b2 + 2), a2);
+	} else {
+		a0 = _mm256_fmadd_ps(wv[0], load_even(b0), bv);
+		a1 = _mm256_mul_ps(wv[3], load_even(b1));
+		a2 = _mm256_mul_ps(wv[6], load_even(b2));
+		a0 = _mm256_fmadd_ps(wv[1], load_odd(b0), a0);
+		a1 = _mm256_fmadd_ps(wv[4], load_odd(b1), a1);
+		a2 = _mm256_fmadd_ps(wv[7], load_odd(b2), a2);
+		a0 = _mm256_fmadd_ps(wv[2], load_even(b0 + 2), a0);
+		a1 = _mm256_fmadd_ps(wv[5], load_even(b1 + 2), a1);
+		a2 = _mm256_fmadd_ps(wv[8], load_even(b2 + 2), a2);
+	}
+	return _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
+}
+
+/* Floats dw_vec8 reads from each row: 10 at stride 1, 18 at stride 2 (load_even(b + 2) reads b[2..17]). */
+#define DW_SPAN(sw) ((sw) == 1 ? 10 : 18)
+
+/* Stores the first n (1..8) lanes of v at y, clamped when the activation is a clamp. */
+__attribute__((target("avx2,fma"))) static inline void
+dw_store(float *y, __m256 v, int64_t n, const struct infer_act *act, __m256 lo, __m256 hi)
+{
+	if (act->kind == ACT_CLAMP)
+		v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
+	if (n >= 8)
+		_mm256_storeu_ps(y, v);
+	else {
+		float t[8];
+		_mm256_storeu_ps(t, v);
+		memcpy(y, t, (size_t)n * sizeof(float));
+	}
+}
+
+/* Lane mask of the columns idx .. idx+7 that lie inside [0, W). */
+__attribute__((target("avx2,fma"))) static inline __m256i
+dw_mask(int64_t idx, int64_t W)
+{
+	__m256i i = _mm256_add_epi32(_mm256_set1_epi32((int)idx), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+
+	return _mm256_and_si256(_mm256_cmpgt_epi32(i, _mm256_set1_epi32(-1)), _mm256_cmpgt_epi32(_mm256_set1_epi32((int)W), i));
+}
+
+/* row[idx .. idx+7] under mask m (0 in the other lanes, which are not read: no fault). */
+__attribute__((target("avx2,fma"))) static inline __m256
+dw_mload(const float *row, int64_t idx, __m256i m)
+{
+	return _mm256_maskload_ps((const float *)((uintptr_t)row + (uintptr_t)(idx * (int64_t)sizeof(float))), m);
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256
+dw_even(__m256 lo, __m256 hi)
+{
+	__m256 ev = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
+
+	return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8));
+}
+
+__attribute__((target("avx2,fma"))) static inline __m256
+dw_odd(__m256 lo, __m256 hi)
+{
+	__m256 od = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
+
+	return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8));
+}
+
+/* A border vector of outputs [ox, ox+n): its first input column and the lane masks of the columns it reads. */
+struct dw_edge {
+	int64_t ox, n, b0;
+	__m256i m0, m1, m2, m8, m10;
+};
+
+/* At most this many border vectors per row keep their masks in registers/stack; more (huge pads) fall back to
+ * masks computed per vector. */
+#define DW_MAX_EDGES 4
+
+__attribute__((target("avx2,fma"))) static void
+dw_edge_init(struct dw_edge *e, int64_t ox, int64_t n, int64_t b0, int64_t W)
+{
+	e->ox = ox;
+	e->n = n;
+	e->b0 = b0;
+	e->m0 = dw_mask(b0, W);
+	e->m1 = dw_mask(b0 + 1, W);
+	e->m2 = dw_mask(b0 + 2, W);
+	e->m8 = dw_mask(b0 + 8, W);
+	e->m10 = dw_mask(b0 + 10, W);
+}
+
+/* dw_vec8 at a border: input column b0 + j*sw + kx for output j, zero outside [0, W) and for NULL rows. */
+__attribute__((target("avx2,fma"))) static inline __m256
+dw_vec8_edge(const float *const *rows, const struct dw_edge *e, int64_t sw, const __m256 *wv, __m256 bv)
+{
+	__m256 acc = bv;
+	int64_t b0 = e->b0;
+
+	for (int ky = 0; ky < 3; ky++) {
+		const float *r = rows[ky];
+		if (r == NULL)
+			continue;
+		if (sw == 1) {
+			acc = _mm256_fmadd_ps(wv[ky * 3], dw_mload(r, b0, e->m0), acc);
+			acc = _mm256_fmadd_ps(wv[ky * 3 + 1], dw_mload(r, b0 + 1, e->m1), acc);
+			acc = _mm256_fmadd_ps(wv[ky * 3 + 2], dw_mload(r, b0 + 2, e->m2), acc);
+		} else {
+			__m256 lo = dw_mload(r, b0, e->m0), hi = dw_mload(r, b0 + 8, e->m8);
+			acc = _mm256_fmadd_ps(wv[ky * 3], dw_even(lo, hi), acc);
+			acc = _mm256_fmadd_ps(wv[ky * 3 + 1], dw_odd(lo, hi), acc);
+			acc = _mm256_fmadd_ps(wv[ky * 3 + 2], dw_even(dw_mload(r, b0 + 2, e->m2), dw_mload(r, b0 + 10, e->m10)),
+			    acc);
+		}
+	}
+	return acc;
+}
+
+/* Depthwise 3x3 on one channel plane (horizontal stride 2, or 1; any vertical stride and padding): 8 outputs per
+ * step with all nine taps in registers, read straight from the input where the whole window is inside it; the
+ * few outputs at the left and right borders use masked loads (masks computed once per plane), and rows outside
+ * the input read zero (a W-float zero row), so the plane is never copied. */
+__attribute__((target("avx2,fma"))) static void
+dw3x3_plane_avx2(const struct conv_params *p, const float *x, const float *w9, float bias, float *y,
+    const float *zero)
+{
+	int64_t H = p->g.in[1], W = p->g.in[2], OH = p->g.out[1], OW = p->g.out[2];
+	int64_t sh = p->g.s[1], sw = p->g.s[2], pt = p->g.pb[1], pl = p->g.pb[2], span = DW_SPAN(sw);
+	int64_t oxa = (pl + sw - 1) / sw, oxb;
+	__m256 wv[9], bv = _mm256_set1_ps(bias);
+	__m256 alo = _mm256_set1_ps(p->act.kind == ACT_CLAMP ? p->act.lo : 0.0f);
+	__m256 ahi = _mm256_set1_ps(p->act.kind == ACT_CLAMP ? p->act.hi : 0.0f);
+	struct dw_edge edges[DW_MAX_EDGES];
+	int ne = 0, many = 0;
+
+	for (int i = 0; i < 9; i++)
+		wv[i] = _mm256_set1_ps(w9[i]);
+	/* Interior vectors: [oxa, oxb) in steps of 8, every read inside [0, W). */
+	if (oxa > OW)
+		oxa = OW;
+	oxb = oxa;
+	while (oxb + 8 <= OW && oxb * sw - pl + span <= W)
+		oxb += 8;
+	/* Border vectors: [0, oxa) and [oxb, OW). */
+	for (int side = 0; side < 2; side++) {
+		int64_t a = side == 0 ? 0 : oxb, b = side == 0 ? oxa : OW;
+		for (int64_t ox = a; ox < b; ox += 8) {
+			if (ne == DW_MAX_EDGES) {
+				many = 1;
+				continue;
+			}
+			dw_edge_init(&edges[ne++], ox, b - ox < 8 ? b - ox : 8, ox * sw - pl, W);
+		}
+	}
+	for (int64_t oy = 0; oy < OH; oy++) {
+		const float *rows[3], *r[3];
+		float *yr = y + oy * OW;
+		for (int ky = 0; ky < 3; ky++) {
+			int64_t iy = oy * sh - pt + ky;
+			rows[ky] = iy >= 0 && iy < H ? x + iy * W : NULL;
+		}
+		for (int64_t ox = oxa; ox < oxb; ox += 8) {
+			for (int ky = 0; ky < 3; ky++)
+				r[ky] = (rows[ky] != NULL ? rows[ky] : zero) + ox * sw - pl;
+			dw_store(yr + ox, dw_vec8(r, sw, wv, bv), 8, &p->act, alo, ahi);
+		}
+		for (int e = 0; e < ne; e++)
+			dw_store(yr + edges[e].ox, dw_vec8_edge(rows, &edges[e], sw, wv, bv), edges[e].n, &p->act, alo, ahi);
+		if (many) {
+			/* More border vectors than edges[] holds (pads of 32 and more): masks per vector. */
+			for (int side = 0; side < 2; side++) {
+				int64_t a = side == 0 ? 0 : oxb, b = side == 0 ? oxa : OW;
+				for (int64_t ox = a; ox < b; ox += 8) {
+					struct dw_edge e;
+					dw_edge_init(&e, ox, b - ox < 8 ? b - ox : 8, ox * sw - pl, W);
+					dw_store(yr + ox, dw_vec8_edge(rows, &e, sw, wv, bv), e.n, &p->act, alo, ahi);
+				}
+			}
+		}
+		if (p->act.kind == ACT_HARDSWISH)
+			infer_act_apply(&p->act, yr, OW);
+	}
+}
+
+/* Size of the zero-padded copy of one input plane that dw3x3_plane_pad_avx2 reads without bounds checks:
  * rows (OH-1)*sh + 3, columns sw * (OW rounded up to 8) + 18 (stride 2 reads 18 floats per 8 outputs). */
 static void
 dw_padded_size(const struct conv_params *p, int64_t *rows, int64_t *cols)
@@ -75,10 +271,12 @@ dw_padded_size(const struct conv_params *p, int64_t *rows, int64_t *cols)
 	*cols = p->g.s[2] * ((p->g.out[2] + 7) / 8 * 8) + 18;
 }
 
-/* 8 outputs per step held in a register across all nine taps (stride 1 and 2), on a zero-padded copy of
- * the plane so that borders need no special case. pad must hold dw_padded_size() floats. */
+/* Stride 1: 8 outputs per step (three partial sums, one per kernel row, so the nine FMAs are not one
+ * dependency chain), on a zero-padded copy of the plane so that borders need no special case. Measured faster
+ * at stride 1 than reading the input in place with masked loads at the borders (a quarter of the vectors of a
+ * 56-wide row are borders); pad must hold dw_padded_size() floats. */
 __attribute__((target("avx2,fma"))) static void
-dw3x3_plane_avx2(const struct conv_params *p, const float *x, const float *w9, float bias, float *y, float *pad)
+dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w9, float bias, float *y, float *pad)
 {
 	int64_t H = p->g.in[1], W = p->g.in[2], OH = p->g.out[1], OW = p->g.out[2];
 	int64_t sh = p->g.s[1], sw = p->g.s[2], pt = p->g.pb[1], pl = p->g.pb[2], PR, PC;
@@ -107,19 +305,30 @@ dw3x3_plane_avx2(const struct conv_params *p, const float *x, const float *w9, f
 		const float *r0 = pad + oy * sh * PC;
 		float *yr = y + oy * OW;
 		for (int64_t ox = 0; ox < OW; ox += 8) {
-			__m256 acc = bv;
-			for (int ky = 0; ky < 3; ky++) {
-				const float *b = r0 + ky * PC + ox * sw;
-				if (sw == 1) {
-					acc = _mm256_fmadd_ps(wv[ky * 3], _mm256_loadu_ps(b), acc);
-					acc = _mm256_fmadd_ps(wv[ky * 3 + 1], _mm256_loadu_ps(b + 1), acc);
-					acc = _mm256_fmadd_ps(wv[ky * 3 + 2], _mm256_loadu_ps(b + 2), acc);
-				} else {
-					acc = _mm256_fmadd_ps(wv[ky * 3], load_even(b), acc);
-					acc = _mm256_fmadd_ps(wv[ky * 3 + 1], load_odd(b), acc);
-					acc = _mm256_fmadd_ps(wv[ky * 3 + 2], load_even(b + 2), acc);
-				}
+			__m256 acc, a0, a1, a2;
+			const float *b0 = r0 + ox * sw, *b1 = b0 + PC, *b2 = b1 + PC;
+			if (sw == 1) {
+				a0 = _mm256_fmadd_ps(wv[0], _mm256_loadu_ps(b0), bv);
+				a1 = _mm256_mul_ps(wv[3], _mm256_loadu_ps(b1));
+				a2 = _mm256_mul_ps(wv[6], _mm256_loadu_ps(b2));
+				a0 = _mm256_fmadd_ps(wv[1], _mm256_loadu_ps(b0 + 1), a0);
+				a1 = _mm256_fmadd_ps(wv[4], _mm256_loadu_ps(b1 + 1), a1);
+				a2 = _mm256_fmadd_ps(wv[7], _mm256_loadu_ps(b2 + 1), a2);
+				a0 = _mm256_fmadd_ps(wv[2], _mm256_loadu_ps(b0 + 2), a0);
+				a1 = _mm256_fmadd_ps(wv[5], _mm256_loadu_ps(b1 + 2), a1);
+				a2 = _mm256_fmadd_ps(wv[8], _mm256_loadu_ps(b2 + 2), a2);
+			} else {
+				a0 = _mm256_fmadd_ps(wv[0], load_even(b0), bv);
+				a1 = _mm256_mul_ps(wv[3], load_even(b1));
+				a2 = _mm256_mul_ps(wv[6], load_even(b2));
+				a0 = _mm256_fmadd_ps(wv[1], load_odd(b0), a0);
+				a1 = _mm256_fmadd_ps(wv[4], load_odd(b1), a1);
+				a2 = _mm256_fmadd_ps(wv[7], load_odd(b2), a2);
+				a0 = _mm256_fmadd_ps(wv[2], load_even(b0 + 2), a0);
+				a1 = _mm256_fmadd_ps(wv[5], load_even(b1 + 2), a1);
+				a2 = _mm256_fmadd_ps(wv[8], load_even(b2 + 2), a2);
 			}
+			acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
 			if (p->act.kind == ACT_CLAMP)
 				acc = _mm256_min_ps(_mm256_max_ps(acc, alo), ahi);
 			if (ox + 8 <= OW)
@@ -136,36 +345,40 @@ dw3x3_plane_avx2(const struct conv_params *p, const float *x, const float *w9, f
 }
 #endif
 
-/* col[(c*KH + ky)*KW + kx][oy*OW + ox] = x[c][oy*s - pt + ky*d][ox*s - pl + kx*d], 0 in the padding. */
+/* Output rows [oy0, oy0+oh) of the im2col matrix: col[(c*KH + ky)*KW + kx][(oy-oy0)*OW + ox] =
+ * x[c][oy*s - pt + ky*d][ox*s - pl + kx*d], 0 in the padding. */
 static void
-im2col(const struct conv_params *p, const float *x, int64_t C, float *col)
+im2col_rows(const struct conv_params *p, const float *x, int64_t C, int64_t oy0, int64_t oh, float *col)
 {
-	int64_t H = p->g.in[1], W = p->g.in[2], OH = p->g.out[1], OW = p->g.out[2], KH = p->g.k[1], KW = p->g.k[2];
+	int64_t H = p->g.in[1], W = p->g.in[2], OW = p->g.out[2], KH = p->g.k[1], KW = p->g.k[2];
 	int64_t sh = p->g.s[1], sw = p->g.s[2], dh = p->g.d[1], dw = p->g.d[2], pt = p->g.pb[1], pl = p->g.pb[2];
 
 	for (int64_t c = 0; c < C; c++)
 		for (int64_t ky = 0; ky < KH; ky++)
 			for (int64_t kx = 0; kx < KW; kx++) {
-				float *dst = col + ((c * KH + ky) * KW + kx) * OH * OW;
-				for (int64_t oy = 0; oy < OH; oy++) {
-					int64_t iy = oy * sh - pt + ky * dh;
-					float *d = dst + oy * OW;
+				float *dst = col + ((c * KH + ky) * KW + kx) * oh * OW;
+				/* Output columns [lo, hi) read inside the row; the rest is padding. */
+				int64_t off = kx * dw - pl, lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
+				int64_t hi = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
+				if (hi > OW)
+					hi = OW;
+				if (lo > hi)
+					lo = hi;
+				for (int64_t r = 0; r < oh; r++) {
+					int64_t iy = (oy0 + r) * sh - pt + ky * dh;
+					float *d = dst + r * OW;
 					if (iy < 0 || iy >= H) {
 						memset(d, 0, (size_t)OW * sizeof(float));
 						continue;
 					}
-					/* Output columns [lo, hi) read inside the row; the rest is padding. */
-					int64_t off = kx * dw - pl, lo = off >= 0 ? 0 : (-off + sw - 1) / sw;
-					int64_t hi = W - off <= 0 ? 0 : (W - off + sw - 1) / sw;
 					const float *src = x + (c * H + iy) * W + off;
-					if (hi > OW)
-						hi = OW;
-					if (lo > hi)
-						lo = hi;
 					for (int64_t ox = 0; ox < lo; ox++)
 						d[ox] = 0.0f;
 					if (sw == 1)
 						memcpy(d + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
+					else if (sw == 2)
+						for (int64_t ox = lo; ox < hi; ox++)
+							d[ox] = src[2 * ox];
 					else
 						for (int64_t ox = lo; ox < hi; ox++)
 							d[ox] = src[ox * sw];
@@ -173,6 +386,49 @@ im2col(const struct conv_params *p, const float *x, int64_t C, float *col)
 						d[ox] = 0.0f;
 				}
 			}
+}
+
+/* im2col + GEMM over bands of output rows, so that each band's column matrix stays in L2 (the whole matrix of
+ * a 224x224 first layer is 1.3 MB and would go to memory and back); threads take whole bands. */
+static int
+conv_im2col(const struct conv_params *p, enum infer_cpu_level lvl)
+{
+	const struct spatial_geom *g = &p->g;
+	int64_t Cg = p->C / p->G, Mg = p->M / p->G, OH = g->out[1], OW = g->out[2], P = OH * OW;
+	int64_t kk = g->k[1] * g->k[2], K = Cg * kk, isz = g->in[1] * g->in[2], rows, bands, jobs;
+	int nt = infer_nthreads(p->threads), nomem = 0;
+
+	/* About 96 KiB of column matrix per band, at least one output row. */
+	rows = (96 * 1024 / (int64_t)sizeof(float)) / (K * OW > 0 ? K * OW : 1);
+	if (rows < 1)
+		rows = 1;
+	if (rows > OH)
+		rows = OH;
+	bands = (OH + rows - 1) / rows;
+	jobs = p->N * p->G * bands;
+	if (jobs < nt)
+		nt = (int)jobs;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+	{
+		float *col = malloc((size_t)(K * rows * OW > 0 ? K * rows * OW : 1) * sizeof(float));
+		if (col == NULL) {
+#pragma omp atomic write
+			nomem = 1;
+		}
+#pragma omp for schedule(static)
+		for (int64_t j = 0; j < jobs; j++) {
+			int64_t n = j / (p->G * bands), grp = j / bands % p->G, oy0 = j % bands * rows;
+			int64_t oh = OH - oy0 < rows ? OH - oy0 : rows;
+			if (col == NULL)
+				continue;
+			im2col_rows(p, p->x + (n * p->C + grp * Cg) * isz, Cg, oy0, oh, col);
+			infer_sgemm(lvl, Mg, oh * OW, K, p->w + grp * Mg * K, K, col, oh * OW,
+			    p->y + (n * p->M + grp * Mg) * P + oy0 * OW, P, p->bias != NULL ? p->bias + grp * Mg : NULL,
+			    &p->act, 1);
+		}
+		free(col);
+	}
+	return nomem ? -1 : 0;
 }
 
 int
@@ -189,22 +445,27 @@ infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl)
 #ifdef PW_X86
 		use_avx2 = lvl >= CPU_AVX2 && g->s[1] <= 2 && g->s[2] <= 2;
 #endif
-#pragma omp parallel num_threads(p->threads > 0 ? p->threads : omp_get_max_threads())
+#pragma omp parallel num_threads(infer_nthreads(p->threads)) if (infer_nthreads(p->threads) > 1)
 		{
+			/* Stride 1: a zero-padded copy of the plane; stride 2: a zero input row for the rows outside it.
+			 * Without its scratch buffer a thread uses the generic plane kernel. */
 			float *pad = NULL;
-			if (use_avx2) {
+			if (use_avx2 && g->s[2] == 1) {
 				int64_t pr, pc;
 				dw_padded_size(p, &pr, &pc);
-				/* Without its scratch buffer a thread uses the generic plane kernel. */
 				pad = malloc((size_t)(pr * pc) * sizeof(float));
-			}
+			} else if (use_avx2)
+				pad = calloc((size_t)g->in[2], sizeof(float));
 #pragma omp for schedule(static)
 			for (int64_t nc = 0; nc < p->N * p->C; nc++) {
 				int64_t c = nc % p->C;
 				float b = p->bias != NULL ? p->bias[c] : 0.0f;
 				if (pad != NULL) {
 #ifdef PW_X86
-					dw3x3_plane_avx2(p, p->x + nc * isz, p->w + c * 9, b, p->y + nc * P, pad);
+					if (g->s[2] == 1)
+						dw3x3_plane_pad_avx2(p, p->x + nc * isz, p->w + c * 9, b, p->y + nc * P, pad);
+					else
+						dw3x3_plane_avx2(p, p->x + nc * isz, p->w + c * 9, b, p->y + nc * P, pad);
 #endif
 				} else
 					dw3x3_plane_generic(p, p->x + nc * isz, p->w + c * 9, b, p->y + nc * P);
@@ -216,26 +477,13 @@ infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl)
 	} else {
 		int pointwise = kk == 1 && g->s[1] == 1 && g->s[2] == 1 && g->pb[1] == 0 && g->pb[2] == 0 &&
 		    g->pe[1] == 0 && g->pe[2] == 0;
-		float *col = NULL;
-		if (!pointwise) {
-			size_t n = (size_t)(Cg * kk) * (size_t)P;
-			col = malloc((n > 0 ? n : 1) * sizeof(float));
-			if (col == NULL)
-				return -1;
-		}
+		if (!pointwise)
+			return conv_im2col(p, lvl);
 		for (int64_t n = 0; n < p->N; n++)
-			for (int64_t grp = 0; grp < p->G; grp++) {
-				const float *xg = p->x + (n * p->C + grp * Cg) * isz;
-				const float *B = xg;
-				if (!pointwise) {
-					im2col(p, xg, Cg, col);
-					B = col;
-				}
-				infer_sgemm(lvl, Mg, P, Cg * kk, p->w + grp * Mg * Cg * kk, Cg * kk, B, P,
+			for (int64_t grp = 0; grp < p->G; grp++)
+				infer_sgemm(lvl, Mg, P, Cg, p->w + grp * Mg * Cg, Cg, p->x + (n * p->C + grp * Cg) * isz, P,
 				    p->y + (n * p->M + grp * Mg) * P, P, p->bias != NULL ? p->bias + grp * Mg : NULL,
 				    &p->act, p->threads);
-			}
-		free(col);
 	}
 	return 0;
 }

@@ -211,6 +211,103 @@ dot_avx2(const float *a, const float *b, int64_t n)
 }
 #endif
 
+#ifdef PW_X86
+/* Sums of each of the 8 vectors v[0..7], as two 4-lane vectors (v0..v3, v4..v7). */
+__attribute__((target("avx2,fma"))) static inline void
+hsum8(const __m256 *v, __m128 *lo, __m128 *hi)
+{
+	__m256 t0 = _mm256_hadd_ps(v[0], v[1]), t1 = _mm256_hadd_ps(v[2], v[3]);
+	__m256 t2 = _mm256_hadd_ps(v[4], v[5]), t3 = _mm256_hadd_ps(v[6], v[7]);
+	__m256 a = _mm256_hadd_ps(t0, t1), b = _mm256_hadd_ps(t2, t3);
+
+	*lo = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+	*hi = _mm_add_ps(_mm256_castps256_ps128(b), _mm256_extractf128_ps(b, 1));
+}
+
+/* Finishes one element of a tail column: bias or accumulate, then the activation. */
+static inline void
+tail_store(float *c, float v, int first, float bias, const struct infer_act *act)
+{
+	*c = first ? v + bias : *c + v;
+	if (act != NULL) {
+		if (act->kind == ACT_CLAMP)
+			*c = *c < act->lo ? act->lo : *c > act->hi ? act->hi : *c;
+		else
+			infer_act_apply(act, c, 1);
+	}
+}
+
+/* The ragged last nr (1..TAIL_DOT) columns for rows [r0, r1) and k block [kb, kb+kc), vectorised along k with
+ * many rows and columns at once (one dot product at a time is bound by the FMA latency and the horizontal sum):
+ * one column, 8 rows per step; 2..4 columns, 2 rows per step with the missing columns read as zeros.
+ * col is TAIL_DOT * kc floats of scratch; rows past r1 reuse row r1 - 1 and are discarded. */
+__attribute__((target("avx2,fma"))) static void
+tail_avx2(const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias,
+    const struct infer_act *act, int64_t r0, int64_t r1, int64_t j0, int64_t nr, int64_t kb, int64_t kc, int first,
+    float *col)
+{
+	int64_t k8 = kc / 8 * 8;
+
+	for (int64_t j = 0; j < TAIL_DOT; j++)
+		for (int64_t k = 0; k < kc; k++)
+			col[j * kc + k] = j < nr ? B[(kb + k) * ldb + j0 + j] : 0.0f;
+	if (nr == 1) {
+		for (int64_t i0 = r0; i0 < r1; i0 += 8) {
+			const float *a[8];
+			__m256 acc[8];
+			__m128 lo, hi;
+			float t[8];
+			for (int i = 0; i < 8; i++) {
+				a[i] = A + (i0 + i < r1 ? i0 + i : r1 - 1) * lda + kb;
+				acc[i] = _mm256_setzero_ps();
+			}
+			for (int64_t k = 0; k < k8; k += 8) {
+				__m256 b = _mm256_loadu_ps(col + k);
+				for (int i = 0; i < 8; i++)
+					acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(a[i] + k), b, acc[i]);
+			}
+			hsum8(acc, &lo, &hi);
+			_mm_storeu_ps(t, lo);
+			_mm_storeu_ps(t + 4, hi);
+			for (int i = 0; i < 8 && i0 + i < r1; i++) {
+				for (int64_t k = k8; k < kc; k++)
+					t[i] += a[i][k] * col[k];
+				tail_store(C + (i0 + i) * ldc + j0, t[i], first, bias != NULL ? bias[i0 + i] : 0.0f, act);
+			}
+		}
+		return;
+	}
+	for (int64_t i0 = r0; i0 < r1; i0 += 2) {
+		const float *a0 = A + i0 * lda + kb, *a1 = A + (i0 + 1 < r1 ? i0 + 1 : i0) * lda + kb;
+		__m256 acc[8];
+		__m128 lo, hi;
+		float t[8];
+		for (int i = 0; i < 8; i++)
+			acc[i] = _mm256_setzero_ps();
+		for (int64_t k = 0; k < k8; k += 8) {
+			__m256 x0 = _mm256_loadu_ps(a0 + k), x1 = _mm256_loadu_ps(a1 + k);
+			for (int j = 0; j < TAIL_DOT; j++) {
+				__m256 b = _mm256_loadu_ps(col + j * kc + k);
+				acc[j] = _mm256_fmadd_ps(x0, b, acc[j]);
+				acc[TAIL_DOT + j] = _mm256_fmadd_ps(x1, b, acc[TAIL_DOT + j]);
+			}
+		}
+		hsum8(acc, &lo, &hi);
+		_mm_storeu_ps(t, lo);
+		_mm_storeu_ps(t + 4, hi);
+		for (int i = 0; i < 2 && i0 + i < r1; i++) {
+			const float *ar = i == 0 ? a0 : a1;
+			for (int64_t j = 0; j < nr; j++) {
+				float v = t[i * TAIL_DOT + j];
+				for (int64_t k = k8; k < kc; k++)
+					v += ar[k] * col[j * kc + k];
+				tail_store(C + (i0 + i) * ldc + j0 + j, v, first, bias != NULL ? bias[i0 + i] : 0.0f, act);
+			}
+		}
+	}
+}
+#endif
+
 /* C[r0..r1) x columns [j0, j0+nr) for k block [kb, kb+kc), by dot products; col is kc floats of scratch. */
 static void
 tail_dots(float (*dot)(const float *, const float *, int64_t), const float *A, int64_t lda, const float *B,
@@ -286,11 +383,19 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 			pack_b(B, ldb, kb, kc, jc, panels * NR < nc ? panels * NR : nc, bp);
 		else if (full < panels)
 			pack_b(B, ldb, kb, kc, jc + full * NR, nc - full * NR, bp);
-		if (dots)
-			/* bp's first kc floats are free here only in direct mode; otherwise use the space after the
-			 * packed panels (the buffer holds KC * NC floats, panels * kc * NR + kc fits). */
-			tail_dots(dot, A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M,
-			    jc + full * NR, rest, kb, kc, kb == 0, bp + (direct ? 0 : panels * kc * NR));
+		if (dots) {
+			/* bp's start is free here only in direct mode; otherwise use the space after the packed panels
+			 * (the buffer holds KC * NC floats; panels * kc * NR + TAIL_DOT * kc fits, panels <= NC/NR - 1). */
+			float *scratch = bp + (direct ? 0 : panels * kc * NR);
+#ifdef PW_X86
+			if (dot != dot_generic)
+				tail_avx2(A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M,
+				    jc + full * NR, rest, kb, kc, kb == 0, scratch);
+			else
+#endif
+				tail_dots(dot, A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M,
+				    jc + full * NR, rest, kb, kc, kb == 0, scratch);
+		}
 		for (int64_t p = 0; p < panels; p++) {
 			const float *panel = bp + p * kc * NR;
 			int64_t ldbp = NR;
@@ -353,7 +458,7 @@ infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const flo
 	 * blocks: threads take whole blocks. Few (small spatial maps): each thread takes a band of rows and
 	 * packs all of B itself, which is cheap exactly because N is small. Barriers are what hurts when the
 	 * machine is shared, so there are none but the last. */
-#pragma omp parallel num_threads(nt)
+#pragma omp parallel num_threads(nt) if (nt > 1)
 	{
 		float *bp = aligned_alloc(64, (size_t)KC * NC * sizeof(float));
 		if (bp == NULL) {

@@ -1,0 +1,248 @@
+/* cmd-embed.c: "pricewatch embed": the L2-normalised embedding of each input tensor, from the bundled or a given model. */
+#include "config.h"
+
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json.h>
+
+#include "cli/cli.h"
+#include "cli/npy.h"
+#include "common/util.h"
+
+static int cmd_embed_exec(struct cli_ctx *ctx, int argc, char **argv);
+
+const struct cmd_entry cmd_embed_entry = {
+	.name = "embed",
+	.alias = NULL,
+	.usage = "[--model FILE] [--backend NAME] [--threads N] [--output NAME] [--json] INPUT.npy...",
+	.summary = "print the L2-normalised embedding of each input tensor",
+	.help =
+	    "Options:\n"
+	    "  -m, --model FILE     ONNX model with one input (default: the bundled MobileNetV2,\n"
+	    "                       " PKGDATADIR "/models/mobilenetv2-nsfwjs.onnx)\n"
+	    "  -b, --backend NAME   backends by priority, e.g. \"reference,cpu\" (default cpu)\n"
+	    "  -t, --threads N      OpenMP threads (default: all cores)\n"
+	    "      --output NAME    the model output used as the embedding (default: the first;\n"
+	    "                       the bundled model's are \"features\" (1280) and \"block10\" (96))\n"
+	    "      --json           JSON: [{\"file\": \"...\", \"embedding\": [...]}, ...]\n"
+	    "  -h, --help           show this help\n"
+	    "INPUT is a NumPy .npy tensor in the model's input layout: for the bundled model\n"
+	    "float32 RGB in [0,1], shape (3, 224, 224) or (N, 3, 224, 224), resized with\n"
+	    "bilinear align-corners. Image files (JPEG, PNG, WebP) are not read yet: image\n"
+	    "decoding arrives with the product-recognition issue; until then only .npy\n"
+	    "tensors are accepted. A file with N images gives N embeddings (\"index\" says\n"
+	    "which). Text output: one line per embedding, FILE then the values.\n"
+	    "Exit status 4 when any input was refused (the others are still printed).\n",
+	.exec = cmd_embed_exec,
+};
+
+enum { OPT_JSON = 256, OPT_OUTPUT };
+
+static const struct option embed_options[] = {
+	{ "model", required_argument, NULL, 'm' },
+	{ "backend", required_argument, NULL, 'b' },
+	{ "threads", required_argument, NULL, 't' },
+	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "json", no_argument, NULL, OPT_JSON },
+	{ "help", no_argument, NULL, 'h' },
+	{ NULL, 0, NULL, 0 },
+};
+
+static bool
+ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), k = strlen(suffix);
+
+	return n >= k && strcasecmp(s + n - k, suffix) == 0;
+}
+
+/* Prints (or adds to arr) the normalised rows of out: one embedding per image of the batch. */
+static void
+emit(struct cli_ctx *ctx, struct json_object *arr, const char *file, const infer_tensor *out)
+{
+	int64_t n = infer_tensor_numel(out), rows = out->ndim >= 2 ? out->dims[0] : 1, width;
+	const float *v = out->data;
+
+	if (rows <= 0 || n <= 0)
+		return;
+	width = n / rows;
+	for (int64_t r = 0; r < rows; r++) {
+		const float *row = v + r * width;
+		struct json_object *emb = NULL, *item = NULL;
+		double ss = 0, inv;
+		char num[32], *shown = NULL;
+
+		for (int64_t i = 0; i < width; i++)
+			ss += (double)row[i] * row[i];
+		/* An all-zero output stays zero rather than becoming NaN. */
+		inv = ss > 0 ? 1.0 / sqrt(ss) : 0;
+		if (arr != NULL) {
+			item = json_object_new_object();
+			emb = json_object_new_array_ext((int)width);
+			json_object_object_add(item, "file", json_object_new_string(file));
+			if (rows > 1)
+				json_object_object_add(item, "index", json_object_new_int64(r));
+		} else {
+			shown = out_display_clip(file, 0);
+			fputs(shown, ctx->out);
+			if (rows > 1)
+				fprintf(ctx->out, "[%lld]", (long long)r);
+			free(shown);
+		}
+		for (int64_t i = 0; i < width; i++) {
+			/* %.9g round-trips a float exactly, without the double's extra digits. */
+			pw_snprintf(num, sizeof num, "%.9g", (float)(row[i] * inv));
+			if (arr != NULL)
+				json_object_array_add(emb, json_object_new_double_s(strtod(num, NULL), num));
+			else
+				fprintf(ctx->out, "%c%s", i == 0 ? '\t' : ' ', num);
+		}
+		if (arr != NULL) {
+			json_object_object_add(item, "embedding", emb);
+			json_object_array_add(arr, item);
+		} else {
+			fputc('\n', ctx->out);
+		}
+	}
+}
+
+/* Runs one file; returns false (message printed) when it is refused. */
+static bool
+embed_file(struct cli_ctx *ctx, const infer_model *model, infer_session *session, size_t out_idx,
+    const char *file, struct json_object *arr)
+{
+	size_t n_out = infer_model_output_count(model);
+	infer_tensor in, decl, *outs;
+	infer_error ierr;
+	char err[512];
+	bool ok = false;
+
+	if (!npy_read(file, &in, 0, err, sizeof err)) {
+		if (!ends_with(file, ".npy"))
+			cli_error(ctx, "%s (embed reads only .npy tensors for now: image decoding arrives with "
+			    "product recognition)", err);
+		else
+			cli_error(ctx, "%s", err);
+		return false;
+	}
+	/* One image without its batch dimension: (3, 224, 224) for (N, 3, 224, 224). */
+	if (infer_model_input_info(model, 0, &decl) == 0 && decl.ndim > 0 && in.ndim == decl.ndim - 1) {
+		memmove(in.dims + 1, in.dims, (size_t)in.ndim * sizeof(in.dims[0]));
+		in.dims[0] = 1;
+		in.ndim++;
+	}
+	if (cli_infer_check_input(ctx, model, 0, &in, file) != CLI_EXIT_OK) {
+		infer_tensor_release(&in);
+		return false;
+	}
+	outs = xcalloc(n_out, sizeof(*outs));
+	if (infer_run(session, &in, 1, outs, n_out, &ierr) != 0) {
+		cli_error(ctx, "%s: %s", file, ierr.msg);
+	} else if (outs[out_idx].dtype != INFER_DTYPE_FLOAT) {
+		cli_error(ctx, "%s: output '%s' is not float32", file, infer_model_output_name(model, out_idx));
+	} else {
+		emit(ctx, arr, file, &outs[out_idx]);
+		ok = true;
+	}
+	for (size_t i = 0; i < n_out; i++)
+		infer_tensor_release(&outs[i]);
+	free(outs);
+	infer_tensor_release(&in);
+	return ok;
+}
+
+static int
+cmd_embed_exec(struct cli_ctx *ctx, int argc, char **argv)
+{
+	const char *model_arg = NULL, *backend = NULL, *output = NULL;
+	char *model_path = NULL;
+	infer_model *model = NULL;
+	infer_session *session = NULL;
+	struct json_object *arr = NULL;
+	size_t out_idx = 0, failed = 0;
+	int threads = 0, c, rc;
+
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":m:b:t:h", embed_options, NULL)) != -1) {
+		switch (c) {
+		case 'm':
+			model_arg = optarg;
+			break;
+		case 'b':
+			backend = optarg;
+			break;
+		case 't':
+			if (!cli_infer_parse_count(optarg, 1, 1024, &threads))
+				return cli_usage_error(ctx, &cmd_embed_entry, "--threads '%s' is not 1..1024", optarg);
+			break;
+		case OPT_OUTPUT:
+			output = optarg;
+			break;
+		case OPT_JSON:
+			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
+				return CLI_EXIT_USAGE;
+			break;
+		case 'h':
+			cmd_print_help(ctx->out, &cmd_embed_entry);
+			return CLI_EXIT_OK;
+		default:
+			return cli_option_error(ctx, &cmd_embed_entry, c, argv);
+		}
+	}
+	if (optind >= argc)
+		return cli_usage_error(ctx, &cmd_embed_entry, "no INPUT.npy given");
+	if (ctx->format == CLI_FORMAT_CSV)
+		return cli_usage_error(ctx, &cmd_embed_entry, "--csv is not supported here (use --json)");
+
+	model_path = model_arg != NULL ? xstrdup(model_arg) : cli_infer_default_model();
+	if ((rc = cli_infer_open(ctx, model_path, backend, threads, &model, &session)) != CLI_EXIT_OK)
+		goto done;
+	rc = CLI_EXIT_ERROR;
+	if (infer_model_input_count(model) != 1) {
+		cli_error(ctx, "%s: embed needs a model with one input (it has %zu); use pricewatch infer",
+		    model_path, infer_model_input_count(model));
+		goto done;
+	}
+	if (infer_model_output_count(model) == 0) {
+		cli_error(ctx, "%s: the model has no output", model_path);
+		goto done;
+	}
+	if (output != NULL) {
+		for (out_idx = 0; out_idx < infer_model_output_count(model); out_idx++)
+			if (strcmp(infer_model_output_name(model, out_idx), output) == 0)
+				break;
+		if (out_idx == infer_model_output_count(model)) {
+			cli_error(ctx, "%s: no output named '%s' (the first is '%s')", model_path, output,
+			    infer_model_output_name(model, 0));
+			rc = CLI_EXIT_USAGE;
+			goto done;
+		}
+	}
+
+	if (ctx->format == CLI_FORMAT_JSON)
+		arr = json_object_new_array();
+	for (int i = optind; i < argc; i++)
+		if (!embed_file(ctx, model, session, out_idx, argv[i], arr))
+			failed++;
+	if (arr != NULL) {
+		out_json_print(ctx->out, arr);
+		arr = NULL;
+	}
+	if (failed > 0)
+		cli_error(ctx, "%zu of %d input%s refused", failed, argc - optind, argc - optind == 1 ? "" : "s");
+	rc = failed > 0 ? CLI_EXIT_ERROR : CLI_EXIT_OK;
+
+done:
+	if (arr != NULL)
+		json_object_put(arr);
+	if (session != NULL)
+		infer_session_free(session);
+	if (model != NULL)
+		infer_model_free(model);
+	free(model_path);
+	return rc;
+}
