@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -355,17 +356,25 @@ npy_read(const char *path, infer_tensor *out, int64_t max_elems, char *err, size
 	uint64_t data_bytes, avail;
 	struct stat sb;
 	FILE *f;
+	int fd;
 
 	memset(out, 0, sizeof(*out));
 	if (max_elems <= 0 || max_elems > INFER_MAX_TENSOR_ELEMS)
 		max_elems = INFER_MAX_TENSOR_ELEMS;
-	if ((f = fopen(path, "rb")) == NULL) {
+	/* O_NONBLOCK: a FIFO given as input must be refused, not wait for a writer. */
+	if ((fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC)) < 0) {
 		pw_snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return false;
 	}
-	if (fstat(fileno(f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
 		pw_snprintf(err, errlen, "%s: not a regular file", path);
-		goto fail;
+		close(fd);
+		return false;
+	}
+	if ((f = fdopen(fd, "rb")) == NULL) {
+		pw_snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		close(fd);
+		return false;
 	}
 	if (sb.st_size < 10 || !read_exact(f, pre, 8) || memcmp(pre, NPY_MAGIC, NPY_MAGIC_LEN) != 0) {
 		pw_snprintf(err, errlen, "%s: not a .npy file (no \\x93NUMPY magic; save it with numpy.save)",

@@ -548,3 +548,48 @@ Test(infer_cli, embed_refuses_images_for_now)
 	result_free(&r);
 	free(jpg);
 }
+
+Test(infer_cli, reference_backend_plugin)
+{
+	const char *top = getenv("PW_TOP_BUILDDIR");
+	char *plugdir = xasprintf("%s/src/infer", top != NULL ? top : "."), *so, *dir = tmp_path("ref");
+	char *arg = xasprintf("input=%s", input), *f = tmp_path("ref/features.npy");
+	const char *args[] = { "infer", "--model", model, "--backend", "reference,cpu", "--input", arg, "-o", dir, NULL };
+	infer_tensor got, want;
+	struct result r;
+
+	so = xasprintf("%s/pw-backend-reference.so", plugdir);
+	if (access(so, R_OK) != 0)
+		cr_skip_test("%s is not built", so);
+	setenv("PW_BACKEND_DIR", plugdir, 1);
+	run_pw(&r, args);
+	unsetenv("PW_BACKEND_DIR");
+	cr_assert_eq(r.rc, 0, "rc %d: %s", r.rc, r.err);
+	load(f, &got);
+	load(features, &want);
+	cr_assert_geq(cosine(got.data, want.data, 1280), 0.9999);
+	infer_tensor_release(&got);
+	infer_tensor_release(&want);
+	result_free(&r);
+	free(plugdir);
+	free(so);
+	free(dir);
+	free(arg);
+	free(f);
+}
+
+Test(infer_cli, bench_text_names_the_costs)
+{
+	const char *args[] = { "bench", "--model", model, "--threads", "1", "--runs", "2", "--warmup", "0",
+		"--currency", "JPY", NULL };
+	struct result r;
+
+	run_pw(&r, args);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	cr_assert_not_null(strstr(r.out, "latency     p50 "), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, " JPY per 1,000 inferences: energy 0."), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "at 0.1500 JPY/kWh, hardware 0.000000 (0.00 JPY over 3.00 years)"),
+	    "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "1 thread, batch 1, 2 runs after 0 warm-up"), "%s", r.out);
+	result_free(&r);
+}

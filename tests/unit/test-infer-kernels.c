@@ -95,6 +95,45 @@ Test(infer_kernels, sgemm_matches_reference_on_odd_shapes)
 	cr_assert_gt(cases, 100);
 }
 
+/* One thread, many more rows than columns: the row-major order with the ragged tail done per group of row
+ * blocks (several groups, K over one k block, a fused clamp), against a double-precision reference. */
+Test(infer_kernels, sgemm_row_major_matches_reference)
+{
+	static const int Ns[] = { 49, 17, 4, 50 };
+	static const struct infer_act clamp = { .kind = ACT_CLAMP, .lo = -0.5f, .hi = 0.75f };
+	enum infer_cpu_level lv[4];
+	int nl = levels(lv);
+
+	for (size_t b = 0; b < sizeof(Ns) / sizeof(Ns[0]); b++) {
+		int64_t M = 250 + (int64_t)b, N = Ns[b], K = 300 - 37 * (int64_t)b;
+		float *A = rand_buf((size_t)(M * K)), *B = rand_buf((size_t)(K * N)), *bias = rand_buf((size_t)M);
+		float *C = malloc((size_t)(M * N) * sizeof(float));
+
+		cr_assert_not_null(C);
+		for (int l = 0; l < nl; l++) {
+			for (int64_t i = 0; i < M * N; i++)
+				C[i] = 1e30f;
+			infer_sgemm(lv[l], M, N, K, A, K, B, N, C, N, bias, &clamp, 1);
+			for (int64_t i = 0; i < M; i++)
+				for (int64_t j = 0; j < N; j++) {
+					double want = bias[i], mag = fabs(want);
+					for (int64_t q = 0; q < K; q++) {
+						want += (double)A[i * K + q] * B[q * N + j];
+						mag += fabs((double)A[i * K + q] * B[q * N + j]);
+					}
+					want = want < clamp.lo ? clamp.lo : want > clamp.hi ? clamp.hi : want;
+					cr_assert(fabs(C[i * N + j] - want) <= 1e-5 * mag + 1e-6,
+					    "%s M=%lld N=%lld K=%lld C[%lld][%lld] = %g, want %g", infer_cpu_level_name(lv[l]),
+					    (long long)M, (long long)N, (long long)K, (long long)i, (long long)j, C[i * N + j], want);
+				}
+		}
+		free(A);
+		free(B);
+		free(bias);
+		free(C);
+	}
+}
+
 /* Builds geometry for a 2-D conv the way the Conv op does (explicit pads). */
 static struct spatial_geom
 geom(int64_t H, int64_t W, int64_t kh, int64_t kw, int64_t s, int64_t d, const int64_t pads[4])
@@ -180,6 +219,10 @@ Test(infer_kernels, pointwise_conv_matches_reference)
 	check_conv(1, 21, 13, 1, 14, 14, 1, 1, 1, 1, none, 2);
 	check_conv(1, 300, 50, 1, 3, 17, 1, 1, 1, 1, none, 1);
 	check_conv(1, 9, 60, 1, 1, 51, 1, 1, 1, 1, none, 1);
+	/* More rows than columns (row-major order, the tail done per group of row blocks), K over one k block. */
+	check_conv(1, 40, 100, 1, 7, 7, 1, 1, 1, 1, none, 1);
+	check_conv(1, 300, 77, 1, 7, 7, 1, 1, 1, 1, none, 2);
+	check_conv(1, 260, 130, 1, 2, 2, 1, 1, 1, 1, none, 0);
 	check_conv(1, 12, 8, 4, 6, 6, 1, 1, 1, 1, none, 0); /* grouped 1x1 */
 }
 

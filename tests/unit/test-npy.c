@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/npy.h"
@@ -348,6 +349,10 @@ Test(npy, refuses_non_files)
 	infer_tensor t;
 
 	cr_assert_not(npy_read(dir, &t, 0, err, sizeof err));
+	cr_assert_not_null(strstr(err, "not a regular file"), "%s", err);
+	/* A FIFO with no writer would block a plain fopen(). */
+	cr_assert_eq(mkfifo(path, 0600), 0);
+	cr_assert_not(npy_read(path, &t, 0, err, sizeof err));
 	cr_assert_not_null(strstr(err, "not a regular file"), "%s", err);
 	cr_assert_not(npy_read("/nonexistent/x.npy", &t, 0, err, sizeof err));
 	cr_assert_not_null(strstr(err, "/nonexistent/x.npy: No such file"), "%s", err);

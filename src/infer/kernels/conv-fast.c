@@ -274,7 +274,7 @@ dw_padded_size(const struct conv_params *p, int64_t *rows, int64_t *cols)
 /* Stride 1: 8 outputs per step (three partial sums, one per kernel row, so the nine FMAs are not one
  * dependency chain), on a zero-padded copy of the plane so that borders need no special case. Measured faster
  * at stride 1 than reading the input in place with masked loads at the borders (a quarter of the vectors of a
- * 56-wide row are borders); pad must hold dw_padded_size() floats. */
+ * 56-wide row are borders); pad must hold dw_padded_size() floats, zero outside the input's rectangle. */
 __attribute__((target("avx2,fma"))) static void
 dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w9, float bias, float *y, float *pad)
 {
@@ -285,19 +285,16 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 	__m256 ahi = _mm256_set1_ps(p->act.kind == ACT_CLAMP ? p->act.hi : 0.0f);
 
 	dw_padded_size(p, &PR, &PC);
+	/* pad was zeroed once when the thread allocated it and only the input's own rectangle is ever written
+	 * (the same one for every plane of a call), so the padding is still zero: copy the input rows only. */
 	for (int64_t r = 0; r < PR; r++) {
 		int64_t iy = r - pt, c0 = pl < PC ? pl : PC, n = W;
-		float *dst = pad + r * PC;
-		if (iy < 0 || iy >= H) {
-			memset(dst, 0, (size_t)PC * sizeof(float));
+		if (iy < 0 || iy >= H)
 			continue;
-		}
-		/* Input columns past PC are never read by any output; only the borders are zeroed. */
+		/* Input columns past PC are never read by any output. */
 		if (c0 + n > PC)
 			n = PC - c0;
-		memset(dst, 0, (size_t)c0 * sizeof(float));
-		memcpy(dst + c0, x + iy * W, (size_t)n * sizeof(float));
-		memset(dst + c0 + n, 0, (size_t)(PC - c0 - n) * sizeof(float));
+		memcpy(pad + r * PC + c0, x + iy * W, (size_t)n * sizeof(float));
 	}
 	for (int i = 0; i < 9; i++)
 		wv[i] = _mm256_set1_ps(w9[i]);
@@ -347,8 +344,37 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 
 /* Output rows [oy0, oy0+oh) of the im2col matrix: col[(c*KH + ky)*KW + kx][(oy-oy0)*OW + ox] =
  * x[c][oy*s - pt + ky*d][ox*s - pl + kx*d], 0 in the padding. */
+#ifdef PW_X86
+/* d[i] = s[2*i] for i < n, 8 at a time (load_even reads s[2i .. 2i+15], so the vector loop stops early). */
+__attribute__((target("avx2,fma"))) static void
+copy_stride2_avx2(float *d, const float *s, int64_t n)
+{
+	int64_t i = 0;
+
+	for (; i + 8 <= n && 2 * i + 16 <= 2 * n - 1; i += 8)
+		_mm256_storeu_ps(d + i, load_even(s + 2 * i));
+	for (; i < n; i++)
+		d[i] = s[2 * i];
+}
+#endif
+
+/* d[i] = s[2*i] for i < n (the columns of a stride-2 convolution). */
 static void
-im2col_rows(const struct conv_params *p, const float *x, int64_t C, int64_t oy0, int64_t oh, float *col)
+copy_stride2(float *d, const float *s, int64_t n, int avx2)
+{
+#ifdef PW_X86
+	if (avx2) {
+		copy_stride2_avx2(d, s, n);
+		return;
+	}
+#endif
+	(void)avx2;
+	for (int64_t i = 0; i < n; i++)
+		d[i] = s[2 * i];
+}
+
+static void
+im2col_rows(const struct conv_params *p, const float *x, int64_t C, int64_t oy0, int64_t oh, float *col, int avx2)
 {
 	int64_t H = p->g.in[1], W = p->g.in[2], OW = p->g.out[2], KH = p->g.k[1], KW = p->g.k[2];
 	int64_t sh = p->g.s[1], sw = p->g.s[2], dh = p->g.d[1], dw = p->g.d[2], pt = p->g.pb[1], pl = p->g.pb[2];
@@ -377,8 +403,7 @@ im2col_rows(const struct conv_params *p, const float *x, int64_t C, int64_t oy0,
 					if (sw == 1)
 						memcpy(d + lo, src + lo, (size_t)(hi - lo) * sizeof(float));
 					else if (sw == 2)
-						for (int64_t ox = lo; ox < hi; ox++)
-							d[ox] = src[2 * ox];
+						copy_stride2(d + lo, src + 2 * lo, hi - lo, avx2);
 					else
 						for (int64_t ox = lo; ox < hi; ox++)
 							d[ox] = src[ox * sw];
@@ -421,7 +446,7 @@ conv_im2col(const struct conv_params *p, enum infer_cpu_level lvl)
 			int64_t oh = OH - oy0 < rows ? OH - oy0 : rows;
 			if (col == NULL)
 				continue;
-			im2col_rows(p, p->x + (n * p->C + grp * Cg) * isz, Cg, oy0, oh, col);
+			im2col_rows(p, p->x + (n * p->C + grp * Cg) * isz, Cg, oy0, oh, col, lvl >= CPU_AVX2);
 			infer_sgemm(lvl, Mg, oh * OW, K, p->w + grp * Mg * K, K, col, oh * OW,
 			    p->y + (n * p->M + grp * Mg) * P + oy0 * OW, P, p->bias != NULL ? p->bias + grp * Mg : NULL,
 			    &p->act, 1);
@@ -453,7 +478,8 @@ infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl)
 			if (use_avx2 && g->s[2] == 1) {
 				int64_t pr, pc;
 				dw_padded_size(p, &pr, &pc);
-				pad = malloc((size_t)(pr * pc) * sizeof(float));
+				/* Zeroed once: the plane kernel writes only the input's rectangle (see there). */
+				pad = calloc((size_t)(pr * pc), sizeof(float));
 			} else if (use_avx2)
 				pad = calloc((size_t)g->in[2], sizeof(float));
 #pragma omp for schedule(static)

@@ -174,6 +174,8 @@ ukernel_avx512(int64_t kc, const float *const *a, const float *bp, int64_t ldbp,
 /* Dot products for a ragged last panel of at most TAIL_DOT columns: one useful column in a 16-wide tile
  * wastes 15/16 of the FMAs, while a row-by-column dot product wastes none. */
 #define TAIL_DOT 4
+/* Row blocks per tail call in row-major order (24 rows of A: a few KiB per k block, still in L1). */
+#define TAIL_GROUP 4
 
 static float
 dot_generic(const float *a, const float *b, int64_t n)
@@ -240,32 +242,40 @@ tail_store(float *c, float v, int first, float bias, const struct infer_act *act
 /* The ragged last nr (1..TAIL_DOT) columns for rows [r0, r1) and k block [kb, kb+kc), vectorised along k with
  * many rows and columns at once (one dot product at a time is bound by the FMA latency and the horizontal sum):
  * one column, 8 rows per step; 2..4 columns, 2 rows per step with the missing columns read as zeros.
- * col is TAIL_DOT * kc floats of scratch; rows past r1 reuse row r1 - 1 and are discarded. */
+ * col is TAIL_DOT * kc floats of scratch (filled when gather is set); rows past r1 reuse row r1 - 1 and are
+ * discarded. */
 __attribute__((target("avx2,fma"))) static void
 tail_avx2(const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias,
     const struct infer_act *act, int64_t r0, int64_t r1, int64_t j0, int64_t nr, int64_t kb, int64_t kc, int first,
-    float *col)
+    float *col, int gather)
 {
 	int64_t k8 = kc / 8 * 8;
 
-	for (int64_t j = 0; j < TAIL_DOT; j++)
+	/* The columns, transposed into col; a caller doing several row ranges of one k block gathers once. */
+	for (int64_t j = 0; gather && j < TAIL_DOT; j++)
 		for (int64_t k = 0; k < kc; k++)
 			col[j * kc + k] = j < nr ? B[(kb + k) * ldb + j0 + j] : 0.0f;
 	if (nr == 1) {
 		for (int64_t i0 = r0; i0 < r1; i0 += 8) {
 			const float *a[8];
-			__m256 acc[8];
+			__m256 acc[8], s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0, s4 = s0, s5 = s0, s6 = s0, s7 = s0;
 			__m128 lo, hi;
 			float t[8];
-			for (int i = 0; i < 8; i++) {
+			for (int i = 0; i < 8; i++)
 				a[i] = A + (i0 + i < r1 ? i0 + i : r1 - 1) * lda + kb;
-				acc[i] = _mm256_setzero_ps();
-			}
+			/* Named accumulators: an indexed array here was kept on the stack by the compiler. */
 			for (int64_t k = 0; k < k8; k += 8) {
 				__m256 b = _mm256_loadu_ps(col + k);
-				for (int i = 0; i < 8; i++)
-					acc[i] = _mm256_fmadd_ps(_mm256_loadu_ps(a[i] + k), b, acc[i]);
+				s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a[0] + k), b, s0);
+				s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a[1] + k), b, s1);
+				s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a[2] + k), b, s2);
+				s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a[3] + k), b, s3);
+				s4 = _mm256_fmadd_ps(_mm256_loadu_ps(a[4] + k), b, s4);
+				s5 = _mm256_fmadd_ps(_mm256_loadu_ps(a[5] + k), b, s5);
+				s6 = _mm256_fmadd_ps(_mm256_loadu_ps(a[6] + k), b, s6);
+				s7 = _mm256_fmadd_ps(_mm256_loadu_ps(a[7] + k), b, s7);
 			}
+			acc[0] = s0, acc[1] = s1, acc[2] = s2, acc[3] = s3, acc[4] = s4, acc[5] = s5, acc[6] = s6, acc[7] = s7;
 			hsum8(acc, &lo, &hi);
 			_mm_storeu_ps(t, lo);
 			_mm_storeu_ps(t + 4, hi);
@@ -279,19 +289,27 @@ tail_avx2(const float *A, int64_t lda, const float *B, int64_t ldb, float *C, in
 	}
 	for (int64_t i0 = r0; i0 < r1; i0 += 2) {
 		const float *a0 = A + i0 * lda + kb, *a1 = A + (i0 + 1 < r1 ? i0 + 1 : i0) * lda + kb;
-		__m256 acc[8];
+		const float *c0 = col, *c1 = col + kc, *c2 = col + 2 * kc, *c3 = col + 3 * kc;
+		__m256 acc[8], s00 = _mm256_setzero_ps(), s01 = s00, s02 = s00, s03 = s00;
+		__m256 s10 = s00, s11 = s00, s12 = s00, s13 = s00;
 		__m128 lo, hi;
 		float t[8];
-		for (int i = 0; i < 8; i++)
-			acc[i] = _mm256_setzero_ps();
 		for (int64_t k = 0; k < k8; k += 8) {
-			__m256 x0 = _mm256_loadu_ps(a0 + k), x1 = _mm256_loadu_ps(a1 + k);
-			for (int j = 0; j < TAIL_DOT; j++) {
-				__m256 b = _mm256_loadu_ps(col + j * kc + k);
-				acc[j] = _mm256_fmadd_ps(x0, b, acc[j]);
-				acc[TAIL_DOT + j] = _mm256_fmadd_ps(x1, b, acc[TAIL_DOT + j]);
-			}
+			__m256 x0 = _mm256_loadu_ps(a0 + k), x1 = _mm256_loadu_ps(a1 + k), b;
+			b = _mm256_loadu_ps(c0 + k);
+			s00 = _mm256_fmadd_ps(x0, b, s00);
+			s10 = _mm256_fmadd_ps(x1, b, s10);
+			b = _mm256_loadu_ps(c1 + k);
+			s01 = _mm256_fmadd_ps(x0, b, s01);
+			s11 = _mm256_fmadd_ps(x1, b, s11);
+			b = _mm256_loadu_ps(c2 + k);
+			s02 = _mm256_fmadd_ps(x0, b, s02);
+			s12 = _mm256_fmadd_ps(x1, b, s12);
+			b = _mm256_loadu_ps(c3 + k);
+			s03 = _mm256_fmadd_ps(x0, b, s03);
+			s13 = _mm256_fmadd_ps(x1, b, s13);
 		}
+		acc[0] = s00, acc[1] = s01, acc[2] = s02, acc[3] = s03, acc[4] = s10, acc[5] = s11, acc[6] = s12, acc[7] = s13;
 		hsum8(acc, &lo, &hi);
 		_mm_storeu_ps(t, lo);
 		_mm_storeu_ps(t + 4, hi);
@@ -354,6 +372,11 @@ pack_b(const float *B, int64_t ldb, int64_t kb, int64_t kc, int64_t jc, int64_t 
 		for (int64_t p = 0; p < panels; p++) {
 			float *dst = bp + (p * kc + k) * NR;
 			int64_t j0 = p * NR, nr = nc - j0 < NR ? nc - j0 : NR, j = 0;
+			if (nr == NR) {
+				/* A constant size: two vector moves, not a scalar loop. */
+				memcpy(dst, brow + j0, NR * sizeof(float));
+				continue;
+			}
 			for (; j < nr; j++)
 				dst[j] = brow[j0 + j];
 			for (; j < NR; j++)
@@ -383,20 +406,31 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 			pack_b(B, ldb, kb, kc, jc, panels * NR < nc ? panels * NR : nc, bp);
 		else if (full < panels)
 			pack_b(B, ldb, kb, kc, jc + full * NR, nc - full * NR, bp);
+		/* Panel-major order keeps a B panel in L1 across all row blocks; with many more rows than columns
+		 * (7x7 maps with hundreds of channels) A is the big operand and would be streamed again for every panel,
+		 * so row-major order keeps an A block in L1 across the few panels (and the ragged tail, done per group
+		 * of TAIL_GROUP row blocks while their rows of A are still in L1). The threshold (4x) is a guess: 1x,
+		 * 4x and never were within the noise of the shared development machine for MobileNetV2. */
+		int row_major = r1 - r0 > 4 * nc, tail_in_loop = 0;
+		int64_t n_outer = row_major ? (r1 - r0 + mrmax - 1) / mrmax : panels;
+		int64_t n_inner = row_major ? panels : (r1 - r0 + mrmax - 1) / mrmax;
+		/* bp's start is free here only in direct mode; otherwise use the space after the packed panels
+		 * (the buffer holds KC * NC floats; panels * kc * NR + TAIL_DOT * kc fits, panels <= NC/NR - 1). */
+		float *scratch = bp + (direct ? 0 : panels * kc * NR);
 		if (dots) {
-			/* bp's start is free here only in direct mode; otherwise use the space after the packed panels
-			 * (the buffer holds KC * NC floats; panels * kc * NR + TAIL_DOT * kc fits, panels <= NC/NR - 1). */
-			float *scratch = bp + (direct ? 0 : panels * kc * NR);
 #ifdef PW_X86
-			if (dot != dot_generic)
-				tail_avx2(A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M,
-				    jc + full * NR, rest, kb, kc, kb == 0, scratch);
-			else
+			if (dot != dot_generic) {
+				tail_in_loop = row_major;
+				tail_avx2(A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, tail_in_loop ? r0 :
+				    r1 < M ? r1 : M, jc + full * NR, rest, kb, kc, kb == 0, scratch, 1);
+			} else
 #endif
 				tail_dots(dot, A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M,
 				    jc + full * NR, rest, kb, kc, kb == 0, scratch);
 		}
-		for (int64_t p = 0; p < panels; p++) {
+		for (int64_t t = 0; t < n_outer * n_inner; t++) {
+			int64_t p = row_major ? t % n_inner : t / n_inner;
+			int64_t i0 = r0 + (row_major ? t / n_inner : t % n_inner) * mrmax;
 			const float *panel = bp + p * kc * NR;
 			int64_t ldbp = NR;
 			if (direct) {
@@ -406,7 +440,7 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 				} else
 					panel = bp;
 			}
-			for (int64_t i0 = r0; i0 < r1; i0 += mrmax) {
+			{
 				int64_t mr = M - i0 < mrmax ? M - i0 : mrmax;
 				int64_t j0 = p * NR, nr = nc - j0 < NR ? nc - j0 : NR;
 				const float *arow[MR_MAX];
@@ -418,7 +452,29 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 					arow[i] = A + (i0 + (i < mr ? i : 0)) * lda + kb;
 				ukernel(kc, arow, panel, ldbp, &o);
 			}
+#ifdef PW_X86
+			/* Row-major with a ragged tail: the tail of a group of row blocks right after their last panel. */
+			if (tail_in_loop && p == n_inner - 1) {
+				int64_t b = t / n_inner;
+				if ((b + 1) % TAIL_GROUP == 0 || b == n_outer - 1) {
+					int64_t g0 = r0 + (b - b % TAIL_GROUP) * mrmax, g1 = r0 + (b + 1) * mrmax;
+					if (g1 > r1)
+						g1 = r1;
+					if (g1 > M)
+						g1 = M;
+					if (g0 < g1)
+						tail_avx2(A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, g0, g1, jc + full * NR,
+						    rest, kb, kc, kb == 0, scratch, 0);
+				}
+			}
+#endif
 		}
+#ifdef PW_X86
+		/* No full panel at all (at most TAIL_DOT columns): the tail for all rows at once. */
+		if (tail_in_loop && n_inner == 0)
+			tail_avx2(A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M, jc + full * NR,
+			    rest, kb, kc, kb == 0, scratch, 0);
+#endif
 	}
 }
 
@@ -455,16 +511,18 @@ infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const flo
 #endif
 	(void)threads;
 	/* One parallel region and no barrier inside: each thread packs B into its own buffer. Many column
-	 * blocks: threads take whole blocks. Few (small spatial maps): each thread takes a band of rows and
-	 * packs all of B itself, which is cheap exactly because N is small. Barriers are what hurts when the
-	 * machine is shared, so there are none but the last. */
+	 * blocks (at least 4 per thread, so that dynamic scheduling balances them): threads take whole blocks.
+	 * Few (small spatial maps; a 14x14 map is one 192-column block and a 4-column one, which would leave one
+	 * thread idle): each thread takes a band of rows and packs all of B itself, which is cheap exactly
+	 * because N is small. Barriers are what hurts when the machine is shared, so there are none but the
+	 * last. */
 #pragma omp parallel num_threads(nt) if (nt > 1)
 	{
 		float *bp = aligned_alloc(64, (size_t)KC * NC * sizeof(float));
 		if (bp == NULL) {
 #pragma omp atomic write
 			nomem = 1;
-		} else if (col_blocks >= nt || row_blocks < 2) {
+		} else if (nt == 1 || col_blocks >= 4 * (int64_t)nt || row_blocks < 2) {
 #pragma omp for schedule(dynamic, 1) nowait
 			for (int64_t b = 0; b < col_blocks; b++) {
 				int64_t jc = b * NC, nc = N - jc < NC ? N - jc : NC;

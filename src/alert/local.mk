@@ -1,0 +1,31 @@
+# src/alert/local.mk: alert rules, the durable alerts queue (pw:alerts + group "notifiers") and the notifiers.
+noinst_LIBRARIES += src/alert/libpwalert.a
+src_alert_libpwalert_a_SOURCES = \
+	src/alert/rules.c src/alert/rules.h \
+	src/alert/queue.c src/alert/queue.h \
+	src/alert/webhook.c src/alert/webhook.h \
+	src/alert/alert.c src/alert/alert.h
+src_alert_libpwalert_a_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
+PW_ALERT_LIBS = src/alert/libpwalert.a $(PW_STORE_LIBS) $(CURL_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS)
+
+# Rule decisions (pure: every kind fires / does not fire / cooldown / re-arm).
+check_PROGRAMS += tests/unit/alert_rules_test
+TESTS += tests/unit/alert_rules_test
+tests_unit_alert_rules_test_SOURCES = tests/unit/test-alert-rules.c
+tests_unit_alert_rules_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_alert_rules_test_LDADD = $(PW_ALERT_LIBS) $(CRITERION_LIBS)
+
+# Rules, state, the pw:alerts stream and the worker against a real redis-server.
+check_PROGRAMS += tests/integration/alert_engine_test
+TESTS += tests/integration/alert_engine_test
+tests_integration_alert_engine_test_SOURCES = tests/integration/test-alert-engine.c
+tests_integration_alert_engine_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_CFLAGS) $(CRYPTO_CFLAGS)
+tests_integration_alert_engine_test_LDADD = $(PW_TEST_LIBS) $(PW_ALERT_LIBS) $(CRITERION_LIBS)
+
+# Webhook delivery to a receiver thread in the test (HMAC checked): retries, backoff, dead letters, SIGKILL.
+check_PROGRAMS += tests/integration/alert_webhook_test
+TESTS += tests/integration/alert_webhook_test
+tests_integration_alert_webhook_test_SOURCES = tests/integration/test-alert-webhook.c
+tests_integration_alert_webhook_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_CFLAGS) $(CURL_CFLAGS) \
+	$(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
+tests_integration_alert_webhook_test_LDADD = $(PW_TEST_LIBS) $(PW_ALERT_LIBS) $(CRITERION_LIBS)

@@ -1,0 +1,382 @@
+/* test-alert-engine.c: rules against a real redis-server: state, dedupe, cooldown and re-arm in Redis, the pw:alerts stream, worker acks, takeover and dead letters. */
+#include <criterion/criterion.h>
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+#include <openssl/evp.h>
+
+#include "alert/alert.h"
+#include "common/config.h"
+#include "common/util.h"
+#include "harness/redis.h"
+#include "store/store.h"
+
+#define T0 1790000000000LL
+#define DAY (24LL * 3600 * 1000)
+#define LID "shop:sku:A1"
+
+static struct test_redis redis;
+static struct store *st;
+static redisContext *raw;
+static struct config cfg;
+static struct alert_engine *eng;
+
+static const char conf_text[] =
+	"[source \"shop\"]\n"
+	"url = https://shop.example/\n"
+	"[notifier \"log1\"]\n"
+	"type = log\n"
+	"[notifier \"mail\"]\n"
+	"type = email\n"
+	"to = ops@example.com\n"
+	"[rule \"drop10\"]\n"
+	"kind = drop\n"
+	"percent = 10\n"
+	"scope = source:shop\n"
+	"cooldown = 1h\n"
+	"notify = log1\n"
+	"[rule \"under10\"]\n"
+	"kind = below\n"
+	"target = 10\n"
+	"cooldown = 0\n"
+	"notify = log1\n"
+	"[rule \"low7\"]\n"
+	"kind = lowest\n"
+	"days = 7\n"
+	"cooldown = 0\n"
+	"scope = listing:" LID "\n"
+	"notify = log1\n"
+	"[rule \"gone\"]\n"
+	"kind = out-of-stock\n"
+	"cooldown = 0\n"
+	"notify = mail, log1\n";
+
+static void
+setup(void)
+{
+	struct store_opts so;
+	char err[512], path[400];
+	FILE *f;
+
+	test_redis_start(&redis);
+	memset(&so, 0, sizeof(so));
+	so.url = redis.url;
+	so.prefix = "pw:";
+	so.connect_timeout_ms = 2000;
+	so.command_timeout_ms = 2000;
+	cr_assert_eq(store_open(&st, &so, err, sizeof(err)), STORE_OK, "%s", err);
+	raw = redisConnectUnix(redis.socket_path);
+	cr_assert(raw != NULL && raw->err == 0);
+	cr_assert(pw_snprintf(path, sizeof(path), "%s/pricewatch.conf", redis.dir));
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fputs(conf_text, f);
+	fclose(f);
+	cr_assert(config_load(&cfg, path, err, sizeof(err)), "%s", err);
+	cr_assert(alert_engine_new(&eng, &cfg, err, sizeof(err)), "%s", err);
+	cr_assert_eq(alert_queue_init(st), STORE_OK, "%s", store_error(st));
+}
+
+static void
+teardown(void)
+{
+	alert_engine_free(eng);
+	config_free(&cfg);
+	redisFree(raw);
+	store_close(st);
+	test_redis_stop(&redis);
+}
+
+TestSuite(alert_engine, .init = setup, .fini = teardown);
+
+static long long
+raw_int(const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+	long long v;
+
+	va_start(ap, fmt);
+	r = redisvCommand(raw, fmt, ap);
+	va_end(ap);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "reply type %d", r->type);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+/* A string reply (HGET), or "" for nil; caller frees. */
+static char *
+raw_str(const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+	char *v;
+
+	va_start(ap, fmt);
+	r = redisvCommand(raw, fmt, ap);
+	va_end(ap);
+	cr_assert_not_null(r);
+	cr_assert(r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_NIL, "reply type %d", r->type);
+	v = xstrdup(r->type == REDIS_REPLY_STRING ? r->str : "");
+	freeReplyObject(r);
+	return v;
+}
+
+/* Field of the n-th (0-based) entry of a stream, "" when absent; caller frees. */
+static char *
+entry_field(const char *stream, size_t n, const char *field)
+{
+	redisReply *r = redisCommand(raw, "XRANGE %s - +", stream);
+	char *v = NULL;
+
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	cr_assert(n < r->elements, "%s has %zu entries, wanted #%zu", stream, r->elements, n);
+	{
+		redisReply *fv = r->element[n]->element[1];
+
+		for (size_t i = 0; i + 1 < fv->elements; i += 2)
+			if (strcmp(fv->element[i]->str, field) == 0)
+				v = xstrdup(fv->element[i + 1]->str);
+	}
+	freeReplyObject(r);
+	return v != NULL ? v : xstrdup("");
+}
+
+static struct money
+usd(int64_t minor)
+{
+	struct money m = { .minor = minor, .currency = "USD" };
+
+	return m;
+}
+
+/* Records an observation (the real store writes the history) and returns the change it made. */
+static struct change
+observe(struct money old, enum availability old_av, struct money now, enum availability av, int64_t t)
+{
+	struct observation o;
+	struct change c;
+	bool changed;
+
+	memset(&o, 0, sizeof(o));
+	o.source = "shop";
+	o.listing_id = LID;
+	o.url = "https://shop.example/p/a1";
+	o.title = "Widget A1";
+	o.sku = "A1";
+	o.extractor = "jsonld";
+	o.price = now;
+	o.availability = av;
+	o.observed_ms = t;
+	cr_assert_eq(store_record(st, &o, &changed), STORE_OK, "%s", store_error(st));
+	memset(&c, 0, sizeof(c));
+	c.listing_id = LID;
+	c.source = "shop";
+	c.url = o.url;
+	c.title = o.title;
+	c.old_price = old;
+	c.old_avail = old_av;
+	c.new_price = now;
+	c.new_avail = av;
+	c.time_ms = t;
+	return c;
+}
+
+static size_t
+on_change(const struct change *c)
+{
+	size_t fired = 99;
+
+	cr_assert_eq(alert_on_change(eng, st, c, &fired), STORE_OK, "%s", store_error(st));
+	return fired;
+}
+
+static void
+expected_key(const char *rule, int64_t t, char out[65])
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len;
+	char text[200];
+
+	cr_assert(pw_snprintf(text, sizeof(text), "%s|%s|%" PRId64, rule, LID, t));
+	cr_assert_eq(EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL), 1);
+	for (unsigned int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+Test(alert_engine, drop_appends_alert_with_exact_fields_and_state)
+{
+	struct change c;
+	char key[65], *v;
+
+	(void)observe((struct money){ 0 }, AVAIL_UNKNOWN, usd(2000), AVAIL_IN_STOCK, T0 - 30 * DAY);
+	c = observe(usd(2000), AVAIL_IN_STOCK, usd(1799), AVAIL_IN_STOCK, T0);
+	cr_assert_eq(on_change(&c), 2);   /* drop10 (10.05 %) and low7; not under10 (17.99 > 10) */
+	cr_assert_eq(raw_int("XLEN pw:alerts"), 2);
+	expected_key("drop10", T0, key);
+	v = entry_field("pw:alerts", 0, "id");
+	cr_assert_str_eq(v, key);
+	free(v);
+#define FIELD(name, want) do { v = entry_field("pw:alerts", 0, name); cr_assert_str_eq(v, want); free(v); } while (0)
+	FIELD("rule", "drop10");
+	FIELD("kind", "drop");
+	FIELD("listing", LID);
+	FIELD("source", "shop");
+	FIELD("url", "https://shop.example/p/a1");
+	FIELD("old_price", "20.00");
+	FIELD("new_price", "17.99");
+	FIELD("old_minor", "2000");
+	FIELD("new_minor", "1799");
+	FIELD("new_currency", "USD");
+	FIELD("percent", "-10.05");
+	FIELD("new_availability", "in_stock");
+	FIELD("channels", "log1");
+	v = entry_field("pw:alerts", 1, "rule");
+	cr_assert_str_eq(v, "low7");
+	free(v);
+	v = raw_str("HGET pw:alert:state:drop10:" LID " last_fired_ms");
+	cr_assert_str_eq(v, "1790000000000");
+	free(v);
+}
+
+Test(alert_engine, replayed_change_fires_once)
+{
+	struct change c;
+
+	(void)observe((struct money){ 0 }, AVAIL_UNKNOWN, usd(2000), AVAIL_IN_STOCK, T0 - DAY);
+	c = observe(usd(2000), AVAIL_IN_STOCK, usd(1500), AVAIL_IN_STOCK, T0);
+	cr_assert_eq(on_change(&c), 2);
+	cr_assert_eq(on_change(&c), 0);
+	cr_assert_eq(raw_int("XLEN pw:alerts"), 2);
+}
+
+Test(alert_engine, cooldown_held_in_redis_across_engines)
+{
+	struct change c;
+	char err[256];
+
+	(void)observe((struct money){ 0 }, AVAIL_UNKNOWN, usd(4000), AVAIL_IN_STOCK, T0 - DAY);
+	c = observe(usd(4000), AVAIL_IN_STOCK, usd(3000), AVAIL_IN_STOCK, T0);
+	cr_assert_eq(on_change(&c), 2);   /* drop10, low7 */
+	/* A restarted daemon (a new engine) still honours the cooldown. */
+	alert_engine_free(eng);
+	cr_assert(alert_engine_new(&eng, &cfg, err, sizeof(err)), "%s", err);
+	c = observe(usd(3000), AVAIL_IN_STOCK, usd(2000), AVAIL_IN_STOCK, T0 + 60000);
+	cr_assert_eq(on_change(&c), 1);   /* low7 only: drop10 is cooling down */
+	c = observe(usd(2000), AVAIL_IN_STOCK, usd(1500), AVAIL_IN_STOCK, T0 + 3600 * 1000);
+	cr_assert_eq(on_change(&c), 2);
+	cr_assert_eq(raw_int("XLEN pw:alerts"), 5);
+}
+
+Test(alert_engine, below_rearms_only_after_crossing_back)
+{
+	struct change c;
+	char *v;
+
+	(void)observe((struct money){ 0 }, AVAIL_UNKNOWN, usd(1100), AVAIL_IN_STOCK, T0 - 10 * DAY);
+	c = observe(usd(1100), AVAIL_IN_STOCK, usd(1050), AVAIL_IN_STOCK, T0);      /* 4.5 %: only low7 */
+	cr_assert_eq(on_change(&c), 1);
+	c = observe(usd(1050), AVAIL_IN_STOCK, usd(999), AVAIL_IN_STOCK, T0 + 1000);
+	cr_assert_eq(on_change(&c), 2);   /* under10 + low7 */
+	v = raw_str("HGET pw:alert:state:under10:" LID " armed");
+	cr_assert_str_eq(v, "0");
+	free(v);
+	c = observe(usd(999), AVAIL_IN_STOCK, usd(995), AVAIL_IN_STOCK, T0 + 2000);
+	cr_assert_eq(on_change(&c), 1);   /* low7 only: under10 is disarmed */
+	c = observe(usd(995), AVAIL_IN_STOCK, usd(1200), AVAIL_IN_STOCK, T0 + 3000);
+	cr_assert_eq(on_change(&c), 0);
+	v = raw_str("HGET pw:alert:state:under10:" LID " armed");
+	cr_assert_str_eq(v, "1");
+	free(v);
+	c = observe(usd(1200), AVAIL_IN_STOCK, usd(1000), AVAIL_IN_STOCK, T0 + 4000);
+	cr_assert_eq(on_change(&c), 2);   /* under10 again, and drop10 (16.7 %) */
+}
+
+Test(alert_engine, lowest_uses_real_history)
+{
+	struct change c;
+
+	(void)observe((struct money){ 0 }, AVAIL_UNKNOWN, usd(5000), AVAIL_IN_STOCK, T0 - 40 * DAY);
+	c = observe(usd(5000), AVAIL_IN_STOCK, usd(10000), AVAIL_IN_STOCK, T0 - 3 * DAY);
+	cr_assert_eq(on_change(&c), 0);
+	c = observe(usd(10000), AVAIL_IN_STOCK, usd(9500), AVAIL_IN_STOCK, T0);
+	cr_assert_eq(on_change(&c), 0);   /* 50.00 was in effect when the 7-day window opened */
+	c = observe(usd(9500), AVAIL_IN_STOCK, usd(10000), AVAIL_IN_STOCK, T0 + 4 * DAY + 1);
+	cr_assert_eq(on_change(&c), 0);
+	c = observe(usd(10000), AVAIL_IN_STOCK, usd(9600), AVAIL_IN_STOCK, T0 + 8 * DAY);
+	cr_assert_eq(on_change(&c), 0);   /* 95.00 was in effect at the window start */
+	c = observe(usd(9600), AVAIL_IN_STOCK, usd(9400), AVAIL_IN_STOCK, T0 + 8 * DAY + 1000);
+	cr_assert_eq(on_change(&c), 1);
+	cr_assert_eq(raw_int("XLEN pw:alerts"), 1);
+}
+
+Test(alert_engine, worker_acks_delivered_and_dead_letters_email)
+{
+	struct change c;
+	struct alert_worker_opts o = { .consumer = "w1", .base_delay_ms = -1, .now_ms = T0 + 5000 };
+	struct alert_worker_stats s;
+	char *v, key[65];
+
+	(void)observe((struct money){ 0 }, AVAIL_UNKNOWN, usd(2000), AVAIL_IN_STOCK, T0 - DAY);
+	c = observe(usd(2000), AVAIL_IN_STOCK, usd(2000), AVAIL_OUT_OF_STOCK, T0);
+	cr_assert_eq(on_change(&c), 1);   /* "gone": notify mail, log1 */
+	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(s.delivered, 1);
+	cr_assert_eq(s.dead, 1);          /* email is not implemented: permanent, dead at once */
+	cr_assert_eq(s.acked, 1);
+	cr_assert_eq(raw_int("XLEN pw:alerts:dead"), 1);
+	v = entry_field("pw:alerts:dead", 0, "channel");
+	cr_assert_str_eq(v, "mail");
+	free(v);
+	v = entry_field("pw:alerts:dead", 0, "error");
+	cr_assert(strstr(v, "not implemented") != NULL, "%s", v);
+	free(v);
+	expected_key("gone", T0, key);
+	v = entry_field("pw:alerts:dead", 0, "id");
+	cr_assert_str_eq(v, key);
+	free(v);
+	v = raw_str("HGET pw:alert:delivery:%s log1.state", key);
+	cr_assert_str_eq(v, "delivered");
+	free(v);
+	cr_assert_gt(raw_int("TTL pw:alert:delivery:%s", key), 0);
+	/* Nothing pending, and a second round finds nothing to do. */
+	{
+		redisReply *r = redisCommand(raw, "XPENDING pw:alerts notifiers");
+
+		cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->element[0]->integer == 0);
+		freeReplyObject(r);
+	}
+	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK);
+	cr_assert_eq(s.delivered + s.dead + s.acked, 0);
+}
+
+Test(alert_engine, entries_of_a_dead_worker_are_taken_over)
+{
+	struct change c;
+	struct alert_worker_opts o = { .consumer = "w2", .claim_idle_ms = 1, .now_ms = T0 + 5000 };
+	struct alert_worker_stats s;
+	redisReply *r;
+
+	(void)observe((struct money){ 0 }, AVAIL_UNKNOWN, usd(2000), AVAIL_IN_STOCK, T0 - DAY);
+	c = observe(usd(2000), AVAIL_IN_STOCK, usd(1000), AVAIL_IN_STOCK, T0);
+	cr_assert_eq(on_change(&c), 3);   /* drop10, under10, low7 */
+	/* Worker w1 reads all three and dies before delivering. */
+	r = redisCommand(raw, "XREADGROUP GROUP notifiers w1 COUNT 10 STREAMS pw:alerts >");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	freeReplyObject(r);
+	usleep(20 * 1000);   /* let the entries become idle for longer than claim_idle_ms */
+	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(s.delivered, 3);
+	cr_assert_eq(s.acked, 3);
+	r = redisCommand(raw, "XPENDING pw:alerts notifiers");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->element[0]->integer == 0);
+	freeReplyObject(r);
+}

@@ -1,0 +1,664 @@
+/* test-alert-webhook.c: webhook delivery to a real receiver on 127.0.0.1 that checks the HMAC: retries, backoff, dead letters, receiver outages and a SIGKILLed worker. */
+#define _GNU_SOURCE 1   /* strcasestr */
+#include <criterion/criterion.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <hiredis/hiredis.h>
+#include <json-c/json.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include "alert/alert.h"
+#include "alert/webhook.h"
+#include "common/config.h"
+#include "common/util.h"
+#include "harness/redis.h"
+#include "store/store.h"
+
+#define T0 1790000000000LL
+#define LID "shop:sku:W1"
+#define SECRET "s3cret-for-tests"
+#define MAX_REQ 32
+
+/* ---- the receiver: a thread that reads one POST per connection and records it ---- */
+
+struct request {
+	char delivery[80];
+	char signature[80];
+	char timestamp[32];
+	char content_type[64];
+	bool sig_ok;
+	char *body;
+};
+
+struct receiver {
+	int fd;
+	int port;
+	pthread_t thread;
+	volatile bool stopping;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	int fail_first;            /* answer 500 to this many requests */
+	int status_after;          /* then this status (200 by default) */
+	bool hold;                 /* record, then wait for release before answering */
+	bool released;
+	int n;
+	struct request req[MAX_REQ];
+};
+
+static struct receiver rx;
+
+static bool
+read_request(int fd, char **head_out, char **body_out)
+{
+	char *buf = xmalloc(65536);
+	size_t len = 0, need = 0;
+	char *end = NULL;
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		ssize_t k;
+
+		if (poll(&p, 1, 5000) <= 0)
+			break;
+		k = read(fd, buf + len, 65535 - len);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+		buf[len] = '\0';
+		if (end == NULL && (end = strstr(buf, "\r\n\r\n")) != NULL) {
+			const char *cl = strcasestr(buf, "\r\nContent-Length:");
+			int64_t v = 0;
+
+			if (cl != NULL) {
+				char num[24];
+				size_t i = 0;
+
+				cl += 17;
+				while (*cl == ' ')
+					cl++;
+				while (i < sizeof(num) - 1 && cl[i] >= '0' && cl[i] <= '9') {
+					num[i] = cl[i];
+					i++;
+				}
+				num[i] = '\0';
+				(void)parse_int64(num, 0, 60000, &v);
+			}
+			need = (size_t)(end - buf) + 4 + (size_t)v;
+		}
+		if (end != NULL && len >= need) {
+			*head_out = xstrndup(buf, (size_t)(end - buf) + 2);
+			*body_out = xstrndup(end + 4, len - (size_t)(end - buf) - 4);
+			free(buf);
+			return true;
+		}
+		if (len >= 65535)
+			break;
+	}
+	free(buf);
+	return false;
+}
+
+static void
+header(const char *head, const char *name, char *out, size_t outlen)
+{
+	char pat[80];
+	const char *p, *e;
+
+	out[0] = '\0';
+	pw_snprintf(pat, sizeof(pat), "\r\n%s:", name);
+	p = strcasestr(head, pat);
+	if (p == NULL)
+		return;
+	p += strlen(pat);
+	while (*p == ' ')
+		p++;
+	e = strstr(p, "\r\n");
+	if (e == NULL)
+		e = p + strlen(p);
+	pw_strlcpy(out, p, (size_t)(e - p) + 1 < outlen ? (size_t)(e - p) + 1 : outlen);
+}
+
+/* Independent of webhook.c: HMAC-SHA256 straight from libcrypto. */
+static bool
+signature_ok(const char *sig, const char *body)
+{
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int len = 0;
+	char want[80] = "sha256=";
+
+	HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (const unsigned char *)body, strlen(body), md, &len);
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(want + 7 + 2 * i, 3, "%02x", md[i]);
+	return strcmp(sig, want) == 0;
+}
+
+static void *
+receiver_main(void *arg)
+{
+	(void)arg;
+	while (!rx.stopping) {
+		struct pollfd p = { .fd = rx.fd, .events = POLLIN };
+		char *head = NULL, *body = NULL, resp[128];
+		int c, status;
+
+		if (poll(&p, 1, 50) <= 0)
+			continue;
+		c = accept(rx.fd, NULL, NULL);
+		if (c < 0)
+			continue;
+		if (!read_request(c, &head, &body)) {
+			close(c);
+			continue;
+		}
+		pthread_mutex_lock(&rx.mu);
+		if (rx.n < MAX_REQ) {
+			struct request *q = &rx.req[rx.n];
+
+			header(head, "X-Pricewatch-Delivery", q->delivery, sizeof(q->delivery));
+			header(head, "X-Pricewatch-Signature", q->signature, sizeof(q->signature));
+			header(head, "X-Pricewatch-Timestamp", q->timestamp, sizeof(q->timestamp));
+			header(head, "Content-Type", q->content_type, sizeof(q->content_type));
+			q->sig_ok = strncmp(head, "POST /hook ", 11) == 0 && signature_ok(q->signature, body);
+			q->body = body;
+			body = NULL;
+			rx.n++;
+		}
+		status = rx.n <= rx.fail_first ? 500 : rx.status_after;
+		pthread_cond_broadcast(&rx.cv);
+		while (rx.hold && !rx.released && !rx.stopping)
+			pthread_cond_wait(&rx.cv, &rx.mu);
+		pthread_mutex_unlock(&rx.mu);
+		pw_snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope",
+		    status);
+		(void)!send(c, resp, strlen(resp), MSG_NOSIGNAL);   /* the client may be gone (SIGKILL) */
+		close(c);
+		free(head);
+		free(body);
+	}
+	return NULL;
+}
+
+/* Starts listening on port (0: any) of 127.0.0.1. */
+static void
+receiver_start(int port)
+{
+	struct sockaddr_in a;
+	socklen_t al = sizeof(a);
+	int one = 1;
+
+	rx.fd = socket(AF_INET, SOCK_STREAM, 0);
+	cr_assert(rx.fd >= 0);
+	setsockopt(rx.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	memset(&a, 0, sizeof(a));
+	a.sin_family = AF_INET;
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
+	cr_assert_eq(bind(rx.fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
+	cr_assert_eq(listen(rx.fd, 16), 0);
+	cr_assert_eq(getsockname(rx.fd, (struct sockaddr *)&a, &al), 0);
+	rx.port = ntohs(a.sin_port);
+	rx.stopping = false;
+	cr_assert_eq(pthread_create(&rx.thread, NULL, receiver_main, NULL), 0);
+}
+
+static void
+receiver_stop(void)
+{
+	pthread_mutex_lock(&rx.mu);
+	rx.stopping = true;
+	pthread_cond_broadcast(&rx.cv);
+	pthread_mutex_unlock(&rx.mu);
+	pthread_join(rx.thread, NULL);
+	close(rx.fd);
+	rx.fd = -1;
+}
+
+static int
+received(void)
+{
+	int n;
+
+	pthread_mutex_lock(&rx.mu);
+	n = rx.n;
+	pthread_mutex_unlock(&rx.mu);
+	return n;
+}
+
+/* ---- fixture: redis, config with a webhook, engine ---- */
+
+static struct test_redis redis;
+static struct store *st;
+static redisContext *raw;
+static struct config cfg;
+static struct alert_engine *eng;
+
+static struct store *
+open_store(void)
+{
+	struct store_opts so;
+	struct store *s = NULL;
+	char err[512];
+
+	memset(&so, 0, sizeof(so));
+	so.url = redis.url;
+	so.prefix = "pw:";
+	so.connect_timeout_ms = 2000;
+	so.command_timeout_ms = 5000;
+	cr_assert_eq(store_open(&s, &so, err, sizeof(err)), STORE_OK, "%s", err);
+	return s;
+}
+
+/* Writes the config naming the webhook at hook_port (and a second, unreachable one when dead_port > 0). */
+static void
+load_config(int hook_port, int dead_port)
+{
+	char path[400], spath[400], err[512];
+	FILE *f;
+
+	cr_assert(pw_snprintf(spath, sizeof(spath), "%s/hook.secret", redis.dir));
+	f = fopen(spath, "w");
+	cr_assert_not_null(f);
+	fputs(SECRET "\n", f);
+	fclose(f);
+	cr_assert(pw_snprintf(path, sizeof(path), "%s/pricewatch.conf", redis.dir));
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fprintf(f, "[crawl]\nconnect-timeout = 2s\ntimeout = 5s\n"
+	    "[notifier \"hook\"]\ntype = webhook\nurl = http://127.0.0.1:%d/hook\nsecret-file = %s\n"
+	    "[notifier \"log1\"]\ntype = log\n", hook_port, spath);
+	if (dead_port > 0)
+		fprintf(f, "[notifier \"down\"]\ntype = webhook\nurl = http://127.0.0.1:%d/hook\n", dead_port);
+	fprintf(f, "[rule \"any\"]\nkind = any-change\ncooldown = 0\nnotify = hook%s\n",
+	    dead_port > 0 ? ", down, log1" : "");
+	fclose(f);
+	cr_assert(config_load(&cfg, path, err, sizeof(err)), "%s", err);
+	cr_assert(alert_engine_new(&eng, &cfg, err, sizeof(err)), "%s", err);
+}
+
+static void
+setup(void)
+{
+	memset(&rx, 0, sizeof(rx));
+	pthread_mutex_init(&rx.mu, NULL);
+	pthread_cond_init(&rx.cv, NULL);
+	rx.status_after = 200;
+	rx.fd = -1;
+	cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
+	test_redis_start(&redis);
+	st = open_store();
+	raw = redisConnectUnix(redis.socket_path);
+	cr_assert(raw != NULL && raw->err == 0);
+	cr_assert_eq(alert_queue_init(st), STORE_OK, "%s", store_error(st));
+}
+
+static void
+teardown(void)
+{
+	if (rx.fd >= 0)
+		receiver_stop();
+	for (int i = 0; i < rx.n; i++)
+		free(rx.req[i].body);
+	alert_engine_free(eng);
+	eng = NULL;
+	config_free(&cfg);
+	redisFree(raw);
+	store_close(st);
+	test_redis_stop(&redis);
+	curl_global_cleanup();
+}
+
+TestSuite(alert_webhook, .init = setup, .fini = teardown);
+
+static long long
+raw_int(const char *fmt, ...)
+{
+	va_list ap;
+	redisReply *r;
+	long long v;
+
+	va_start(ap, fmt);
+	r = redisvCommand(raw, fmt, ap);
+	va_end(ap);
+	cr_assert_not_null(r);
+	cr_assert_eq(r->type, REDIS_REPLY_INTEGER, "reply type %d", r->type);
+	v = r->integer;
+	freeReplyObject(r);
+	return v;
+}
+
+static long long
+pending(void)
+{
+	redisReply *r = redisCommand(raw, "XPENDING pw:alerts notifiers");
+	long long n;
+
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= 1);
+	n = r->element[0]->integer;
+	freeReplyObject(r);
+	return n;
+}
+
+static char *
+dead_field(size_t n, const char *field)
+{
+	redisReply *r = redisCommand(raw, "XRANGE pw:alerts:dead - +");
+	char *v = NULL;
+
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && n < r->elements);
+	for (size_t i = 0; i + 1 < r->element[n]->element[1]->elements; i += 2)
+		if (strcmp(r->element[n]->element[1]->element[i]->str, field) == 0)
+			v = xstrdup(r->element[n]->element[1]->element[i + 1]->str);
+	freeReplyObject(r);
+	return v != NULL ? v : xstrdup("");
+}
+
+/* One alert: the listing's price drops from 19.99 to 17.99 USD at T0. */
+static void
+raise_alert(void)
+{
+	struct change c;
+	size_t fired = 0;
+
+	memset(&c, 0, sizeof(c));
+	c.listing_id = LID;
+	c.source = "shop";
+	c.url = "https://shop.example/p/w1?a=1&b=\"2\"";
+	c.title = "Widget \xc3\xa9";
+	c.old_price = (struct money){ .minor = 1999, .currency = "USD" };
+	c.new_price = (struct money){ .minor = 1799, .currency = "USD" };
+	c.old_avail = AVAIL_IN_STOCK;
+	c.new_avail = AVAIL_LIMITED;
+	c.time_ms = T0;
+	cr_assert_eq(alert_on_change(eng, st, &c, &fired), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(fired, 1);
+}
+
+static void
+expected_key(char out[65])
+{
+	alert_key("any", LID, T0, out);
+	/* Cross-check the key against libcrypto directly. */
+	{
+		unsigned char md[EVP_MAX_MD_SIZE];
+		unsigned int len;
+		const char *text = "any|" LID "|1790000000000";
+		char hex[65];
+
+		cr_assert_eq(EVP_Digest(text, strlen(text), md, &len, EVP_sha256(), NULL), 1);
+		for (unsigned int i = 0; i < 32; i++)
+			snprintf(hex + 2 * i, 3, "%02x", md[i]);
+		cr_assert_str_eq(out, hex);
+	}
+}
+
+static struct alert_worker_opts
+opts(const char *consumer, int64_t now)
+{
+	struct alert_worker_opts o = { .consumer = consumer, .base_delay_ms = -1, .max_attempts = 4,
+	    .now_ms = now, .seed = 42 };
+
+	return o;
+}
+
+static void
+work(struct alert_worker_opts *o, struct alert_worker_stats *s)
+{
+	cr_assert_eq(alert_engine_work(eng, st, o, s), STORE_OK, "%s", store_error(st));
+}
+
+Test(alert_webhook, retries_on_500_with_the_same_key_then_delivers_signed_json)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	char key[65];
+	json_object *j, *x;
+
+	receiver_start(0);
+	rx.fail_first = 2;
+	load_config(rx.port, 0);
+	raise_alert();
+	expected_key(key);
+	work(&o, &s);
+	cr_assert_eq(s.retried, 1);
+	cr_assert_eq(s.acked, 0);
+	cr_assert_eq(pending(), 1);       /* not acknowledged while the receiver fails */
+	work(&o, &s);
+	cr_assert_eq(s.retried, 1);
+	work(&o, &s);
+	cr_assert_eq(s.delivered, 1);
+	cr_assert_eq(s.acked, 1);
+	cr_assert_eq(pending(), 0);
+	cr_assert_eq(received(), 3);
+	for (int i = 0; i < 3; i++) {
+		cr_assert_str_eq(rx.req[i].delivery, key, "request %d", i);
+		cr_assert(rx.req[i].sig_ok, "request %d: bad signature %s", i, rx.req[i].signature);
+		cr_assert_str_eq(rx.req[i].content_type, "application/json");
+		cr_assert_str_eq(rx.req[i].timestamp, "1790000001");
+	}
+	j = json_tokener_parse(rx.req[2].body);
+	cr_assert_not_null(j, "%s", rx.req[2].body);
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(j, "id")), key);
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(j, "kind")), "any-change");
+	cr_assert(json_object_object_get_ex(j, "new", &x));
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(x, "price")), "17.99");
+	cr_assert_eq(json_object_get_int64(json_object_object_get(x, "minor")), 1799);
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(x, "currency")), "USD");
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(x, "availability")), "limited");
+	cr_assert(json_object_object_get_ex(j, "old", &x));
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(x, "price")), "19.99");
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(j, "percent")), "-10.01");
+	cr_assert(json_object_object_get_ex(j, "listing", &x));
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(x, "url")), "https://shop.example/p/w1?a=1&b=\"2\"");
+	cr_assert_str_eq(json_object_get_string(json_object_object_get(x, "title")), "Widget \xc3\xa9");
+	cr_assert_eq(json_object_get_int64(json_object_object_get(j, "sent_at")), 1790000001);
+	json_object_put(j);
+}
+
+Test(alert_webhook, backoff_waits_before_the_next_attempt)
+{
+	struct alert_worker_opts o = opts("w1", T0);
+	struct alert_worker_stats s;
+	char key[65];
+	redisReply *r;
+	int64_t next = 0;
+
+	receiver_start(0);
+	rx.fail_first = 1;
+	load_config(rx.port, 0);
+	raise_alert();
+	expected_key(key);
+	o.base_delay_ms = 60000;
+	o.max_delay_ms = 60000;
+	o.seed = 7;
+	work(&o, &s);
+	cr_assert_eq(s.retried, 1);
+	r = redisCommand(raw, "HGET pw:alert:delivery:%s hook.next_ms", key);
+	cr_assert(r != NULL && r->type == REDIS_REPLY_STRING);
+	cr_assert(parse_int64(r->str, 0, INT64_MAX, &next));
+	freeReplyObject(r);
+	cr_assert(next >= T0 && next <= T0 + 60000, "next attempt at %" PRId64, next);
+	if (next > T0) {
+		o.now_ms = next - 1;          /* still waiting: no request */
+		work(&o, &s);
+		cr_assert_eq(s.retried + s.delivered, 0);
+		cr_assert_eq(received(), 1);
+	}
+	o.now_ms = next;
+	work(&o, &s);
+	cr_assert_eq(s.delivered, 1);
+	cr_assert_eq(s.acked, 1);
+	cr_assert_eq(received(), 2);
+}
+
+Test(alert_webhook, permanent_4xx_goes_straight_to_dead_letters)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	char key[65], *v;
+
+	receiver_start(0);
+	rx.status_after = 400;
+	load_config(rx.port, 0);
+	raise_alert();
+	expected_key(key);
+	work(&o, &s);
+	cr_assert_eq(s.dead, 1);
+	cr_assert_eq(s.acked, 1);
+	cr_assert_eq(received(), 1);
+	cr_assert_eq(raw_int("XLEN pw:alerts:dead"), 1);
+	v = dead_field(0, "error");
+	cr_assert(strstr(v, "HTTP 400") != NULL, "%s", v);
+	free(v);
+	v = dead_field(0, "id");
+	cr_assert_str_eq(v, key);
+	free(v);
+	v = dead_field(0, "attempts");
+	cr_assert_str_eq(v, "1");
+	free(v);
+}
+
+Test(alert_webhook, last_attempt_dead_letters_with_the_last_error)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	char *v;
+
+	receiver_start(0);
+	rx.fail_first = 100;
+	load_config(rx.port, 0);
+	raise_alert();
+	for (int i = 0; i < 3; i++) {
+		work(&o, &s);
+		cr_assert_eq(s.retried, 1, "round %d", i);
+	}
+	work(&o, &s);
+	cr_assert_eq(s.dead, 1);
+	cr_assert_eq(s.acked, 1);
+	cr_assert_eq(received(), 4);
+	v = dead_field(0, "error");
+	cr_assert(strstr(v, "HTTP 500") != NULL, "%s", v);
+	free(v);
+	v = dead_field(0, "attempts");
+	cr_assert_str_eq(v, "4");
+	free(v);
+	work(&o, &s);
+	cr_assert_eq(received(), 4);
+	cr_assert_eq(raw_int("XLEN pw:alerts:dead"), 1);
+}
+
+Test(alert_webhook, alerts_wait_while_the_receiver_is_down_then_arrive)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	int port;
+	char key[65];
+
+	receiver_start(0);
+	port = rx.port;
+	receiver_stop();                  /* the receiver is down: connection refused */
+	load_config(port, 0);
+	raise_alert();
+	expected_key(key);
+	work(&o, &s);
+	work(&o, &s);
+	cr_assert_eq(s.retried, 1);
+	cr_assert_eq(pending(), 1);
+	receiver_start(port);
+	work(&o, &s);
+	cr_assert_eq(s.delivered, 1);
+	cr_assert_eq(s.acked, 1);
+	cr_assert_eq(received(), 1);
+	cr_assert_str_eq(rx.req[0].delivery, key);
+	cr_assert(rx.req[0].sig_ok);
+}
+
+Test(alert_webhook, a_dead_channel_does_not_hold_back_the_others)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	int dead_port;
+
+	receiver_start(0);
+	dead_port = rx.port;
+	receiver_stop();
+	receiver_start(0);
+	load_config(rx.port, dead_port);
+	raise_alert();
+	work(&o, &s);
+	cr_assert_eq(s.delivered, 2);     /* hook and log1 */
+	cr_assert_eq(s.retried, 1);       /* down */
+	cr_assert_eq(received(), 1);
+	cr_assert_eq(pending(), 1);
+	work(&o, &s);
+	cr_assert_eq(s.delivered, 0);     /* delivered channels are not sent again */
+	cr_assert_eq(received(), 1);
+	cr_assert_eq(s.retried, 1);
+}
+
+Test(alert_webhook, sigkilled_worker_redelivers_with_the_same_key)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	char key[65];
+	pid_t pid;
+	int status;
+
+	receiver_start(0);
+	rx.hold = true;                   /* record the POST, then keep the worker waiting for the answer */
+	load_config(rx.port, 0);
+	raise_alert();
+	expected_key(key);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		/* The child is a worker of its own, with its own connection. */
+		struct store *cst = open_store();
+		struct alert_worker_stats cs;
+
+		(void)alert_engine_work(eng, cst, &o, &cs);
+		_exit(0);
+	}
+	pthread_mutex_lock(&rx.mu);
+	while (rx.n < 1)
+		pthread_cond_wait(&rx.cv, &rx.mu);
+	pthread_mutex_unlock(&rx.mu);
+	/* Delivered (the receiver has it), not yet acknowledged: kill the worker now. */
+	cr_assert_eq(kill(pid, SIGKILL), 0);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status));
+	pthread_mutex_lock(&rx.mu);
+	rx.released = true;
+	rx.hold = false;
+	pthread_cond_broadcast(&rx.cv);
+	pthread_mutex_unlock(&rx.mu);
+	cr_assert_eq(pending(), 1);       /* nothing lost: the entry is still pending for w1 */
+	/* Another worker takes the abandoned entry over and delivers it again, same key. */
+	usleep(20 * 1000);
+	o.consumer = "w2";
+	o.claim_idle_ms = 1;
+	work(&o, &s);
+	cr_assert_eq(s.delivered, 1);
+	cr_assert_eq(s.acked, 1);
+	cr_assert_eq(pending(), 0);
+	cr_assert_eq(received(), 2);
+	cr_assert_str_eq(rx.req[0].delivery, key);
+	cr_assert_str_eq(rx.req[1].delivery, key);
+	cr_assert(rx.req[0].sig_ok && rx.req[1].sig_ok);
+}
