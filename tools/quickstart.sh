@@ -15,7 +15,7 @@ packages=(
 	autoconf automake libtool pkg-config make gcc libc6-dev
 	libcurl4-openssl-dev libxml2-dev libwebp-dev libhiredis-dev libjson-c-dev
 	libinih-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
-	libmicrohttpd-dev libcriterion-dev redis-server redis-tools
+	libmicrohttpd-dev libjpeg62-turbo-dev libpng-dev libcriterion-dev redis-server redis-tools
 )
 test_packages=(libonnx-testdata prometheus)
 

@@ -1,13 +1,5 @@
 # src/image/local.mk: decoding product images (WebP, JPEG, PNG), resizing to model input, pHash and colour histogram.
 
-# Until configure.ac has PW_REQUIRE([JPEG], [libjpeg], [libjpeg62-turbo-dev]) and
-# PW_REQUIRE([PNG], [libpng >= 1.6], [libpng-dev]), name the Debian libraries here. Delete these four lines
-# when those checks are added (a definition here overrides configure's).
-JPEG_CFLAGS =
-JPEG_LIBS = -ljpeg
-PNG_CFLAGS =
-PNG_LIBS = -lpng16
-
 noinst_LIBRARIES += src/image/libpwimage.a
 src_image_libpwimage_a_SOURCES = \
 	src/image/image.h \

@@ -301,6 +301,61 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 	for (int64_t oy = 0; oy < OH; oy++) {
 		const float *r0 = pad + oy * sh * PC;
 		float *yr = y + oy * OW;
+		if (sw == 1 && sh == 1 && oy + 1 < OH && p->act.kind != ACT_HARDSWISH) {
+			/* Two output rows at once: they share two of their four input rows, so 12 loads feed 18 FMAs. */
+			for (int64_t ox = 0; ox < OW; ox += 8) {
+				const float *b0 = r0 + ox, *b1 = b0 + PC, *b2 = b1 + PC, *b3 = b2 + PC;
+				__m256 a0, a1, a2, c0, c1, c2, v, o0, o1;
+				v = _mm256_loadu_ps(b0);
+				a0 = _mm256_fmadd_ps(wv[0], v, bv);
+				v = _mm256_loadu_ps(b0 + 1);
+				a0 = _mm256_fmadd_ps(wv[1], v, a0);
+				v = _mm256_loadu_ps(b0 + 2);
+				a0 = _mm256_fmadd_ps(wv[2], v, a0);
+				v = _mm256_loadu_ps(b1);
+				a1 = _mm256_mul_ps(wv[3], v);
+				c0 = _mm256_fmadd_ps(wv[0], v, bv);
+				v = _mm256_loadu_ps(b1 + 1);
+				a1 = _mm256_fmadd_ps(wv[4], v, a1);
+				c0 = _mm256_fmadd_ps(wv[1], v, c0);
+				v = _mm256_loadu_ps(b1 + 2);
+				a1 = _mm256_fmadd_ps(wv[5], v, a1);
+				c0 = _mm256_fmadd_ps(wv[2], v, c0);
+				v = _mm256_loadu_ps(b2);
+				a2 = _mm256_mul_ps(wv[6], v);
+				c1 = _mm256_mul_ps(wv[3], v);
+				v = _mm256_loadu_ps(b2 + 1);
+				a2 = _mm256_fmadd_ps(wv[7], v, a2);
+				c1 = _mm256_fmadd_ps(wv[4], v, c1);
+				v = _mm256_loadu_ps(b2 + 2);
+				a2 = _mm256_fmadd_ps(wv[8], v, a2);
+				c1 = _mm256_fmadd_ps(wv[5], v, c1);
+				v = _mm256_loadu_ps(b3);
+				c2 = _mm256_mul_ps(wv[6], v);
+				v = _mm256_loadu_ps(b3 + 1);
+				c2 = _mm256_fmadd_ps(wv[7], v, c2);
+				v = _mm256_loadu_ps(b3 + 2);
+				c2 = _mm256_fmadd_ps(wv[8], v, c2);
+				o0 = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
+				o1 = _mm256_add_ps(_mm256_add_ps(c0, c1), c2);
+				if (p->act.kind == ACT_CLAMP) {
+					o0 = _mm256_min_ps(_mm256_max_ps(o0, alo), ahi);
+					o1 = _mm256_min_ps(_mm256_max_ps(o1, alo), ahi);
+				}
+				if (ox + 8 <= OW) {
+					_mm256_storeu_ps(yr + ox, o0);
+					_mm256_storeu_ps(yr + OW + ox, o1);
+				} else {
+					float t[16];
+					_mm256_storeu_ps(t, o0);
+					_mm256_storeu_ps(t + 8, o1);
+					memcpy(yr + ox, t, (size_t)(OW - ox) * sizeof(float));
+					memcpy(yr + OW + ox, t + 8, (size_t)(OW - ox) * sizeof(float));
+				}
+			}
+			oy++;
+			continue;
+		}
 		for (int64_t ox = 0; ox < OW; ox += 8) {
 			__m256 acc, a0, a1, a2;
 			const float *b0 = r0 + ox * sw, *b1 = b0 + PC, *b2 = b1 + PC;
