@@ -17,7 +17,7 @@ packages=(
 	libinih-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
 	libmicrohttpd-dev libjpeg62-turbo-dev libpng-dev libcriterion-dev redis-server redis-tools
 )
-test_packages=(libonnx-testdata prometheus)
+test_packages=(libonnx-testdata prometheus python3-aiosmtpd)
 
 say() { printf '\n==> %s\n' "$*"; }
 

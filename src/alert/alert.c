@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "alert/alert.h"
+#include "alert/email.h"
 #include "alert/webhook.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -15,7 +16,8 @@ struct alert_engine {
 	size_t n_rules;
 	struct alert_channel *channels;
 	size_t n_channels;
-	struct webhook_opts *webhooks;     /* one per channel slot (unused for other types) */
+	struct webhook_opts *webhooks;     /* one per notifier slot (unused for other types) */
+	struct email_opts *emails;         /* likewise */
 };
 
 /* The "log" notifier: one log line per alert; always delivered. */
@@ -30,17 +32,6 @@ log_deliver(const struct alert_channel *ch, const struct alert_msg *msg, int64_t
 	    alert_msg_get(msg, "old_price"), alert_msg_get(msg, "old_currency"), alert_msg_get(msg, "new_price"),
 	    alert_msg_get(msg, "new_currency"), alert_msg_get(msg, "percent"), alert_msg_get(msg, "url"));
 	return DELIVERY_OK;
-}
-
-/* Email is parsed by the config but not sent yet: dead-lettered with a clear reason (re-queue it later). */
-static enum alert_delivery
-email_deliver(const struct alert_channel *ch, const struct alert_msg *msg, int64_t now_ms, char *err,
-    size_t errlen)
-{
-	(void)msg;
-	(void)now_ms;
-	pw_snprintf(err, errlen, "notifier '%s': email delivery is not implemented yet", ch->name);
-	return DELIVERY_PERMANENT;
 }
 
 bool
@@ -64,6 +55,7 @@ alert_engine_new(struct alert_engine **out, const struct config *cfg, char *err,
 	}
 	e->channels = xcalloc(cfg->n_notifiers > 0 ? cfg->n_notifiers : 1, sizeof(*e->channels));
 	e->webhooks = xcalloc(cfg->n_notifiers > 0 ? cfg->n_notifiers : 1, sizeof(*e->webhooks));
+	e->emails = xcalloc(cfg->n_notifiers > 0 ? cfg->n_notifiers : 1, sizeof(*e->emails));
 	for (size_t i = 0; i < cfg->n_notifiers; i++) {
 		const struct config_notifier *n = &cfg->notifiers[i];
 		struct alert_channel *ch = &e->channels[e->n_channels];
@@ -76,8 +68,15 @@ alert_engine_new(struct alert_engine **out, const struct config *cfg, char *err,
 			e->webhooks[i].timeout_ms = cfg->crawl.timeout_ms;
 			ch->deliver = webhook_deliver;
 			ch->arg = &e->webhooks[i];
-		} else if (n->type != NULL && strcmp(n->type, "email") == 0)
+		} else if (n->type != NULL && strcmp(n->type, "email") == 0) {
+			e->emails[i].url = n->url;
+			e->emails[i].password = n->secret;
+			e->emails[i].to = n->to;
+			e->emails[i].n_to = n->n_to;
+			e->emails[i].connect_timeout_ms = cfg->crawl.connect_timeout_ms;
 			ch->deliver = email_deliver;
+			ch->arg = &e->emails[i];
+		}
 		else
 			ch->deliver = log_deliver;
 		e->n_channels++;
@@ -96,6 +95,7 @@ alert_engine_free(struct alert_engine *e)
 	free(e->rules);
 	free(e->channels);
 	free(e->webhooks);
+	free(e->emails);
 	free(e);
 }
 

@@ -4,6 +4,7 @@ src_alert_libpwalert_a_SOURCES = \
 	src/alert/rules.c src/alert/rules.h \
 	src/alert/queue.c src/alert/queue.h \
 	src/alert/webhook.c src/alert/webhook.h \
+	src/alert/email.c src/alert/email.h \
 	src/alert/alert.c src/alert/alert.h
 src_alert_libpwalert_a_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
 PW_ALERT_LIBS = src/alert/libpwalert.a $(PW_STORE_LIBS) $(CURL_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS)
@@ -29,3 +30,11 @@ tests_integration_alert_webhook_test_SOURCES = tests/integration/test-alert-webh
 tests_integration_alert_webhook_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_CFLAGS) $(CURL_CFLAGS) \
 	$(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
 tests_integration_alert_webhook_test_LDADD = $(PW_TEST_LIBS) $(PW_ALERT_LIBS) $(CRITERION_LIBS)
+
+# Email to a real SMTP server (python3-aiosmtpd, started by the test) and parsed back with Python's email package.
+check_PROGRAMS += tests/integration/alert_email_test
+TESTS += tests/integration/alert_email_test
+tests_integration_alert_email_test_SOURCES = tests/integration/test-alert-email.c
+tests_integration_alert_email_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_CFLAGS) $(CURL_CFLAGS) \
+	$(JSONC_CFLAGS)
+tests_integration_alert_email_test_LDADD = $(PW_TEST_LIBS) $(PW_ALERT_LIBS) $(CRITERION_LIBS)

@@ -49,6 +49,32 @@ static const char dead_lua[] =
 	"  ARGV[1] .. '.error', ARGV[2])\n"
 	"return 1\n";
 
+/*
+ * KEYS: dead stream, alerts stream. ARGV: dead entry id, delivery key prefix,
+ * maxlen. The alert's fields minus the dead-letter ones, channels = the one
+ * channel; the delivery key is derived from the entry, hence the prefix.
+ */
+static const char retry_lua[] =
+	"local e = redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1])\n"
+	"if #e == 0 then return 0 end\n"
+	"local f, out, ch, id = e[1][2], {}, nil, nil\n"
+	"for i = 1, #f, 2 do\n"
+	"  local k, v = f[i], f[i + 1]\n"
+	"  if k == 'channel' then ch = v\n"
+	"  elseif k ~= 'error' and k ~= 'attempts' and k ~= 'dead_ms' and k ~= 'channels' then\n"
+	"    if k == 'id' then id = v end\n"
+	"    out[#out + 1] = k\n"
+	"    out[#out + 1] = v\n"
+	"  end\n"
+	"end\n"
+	"if not ch or not id then return redis.error_reply('dead entry ' .. ARGV[1] .. ' has no channel or id') end\n"
+	"out[#out + 1] = 'channels'\n"
+	"out[#out + 1] = ch\n"
+	"redis.call('HDEL', ARGV[2] .. id, ch .. '.state', ch .. '.attempts', ch .. '.next_ms', ch .. '.error')\n"
+	"local nid = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[3], '*', unpack(out))\n"
+	"redis.call('XDEL', KEYS[1], ARGV[1])\n"
+	"return nid\n";
+
 const char *
 alert_msg_get(const struct alert_msg *msg, const char *name)
 {
@@ -671,4 +697,115 @@ out:
 	free(bad);
 	free(sk);
 	return s;
+}
+
+enum store_status
+alert_dead_retry(struct store *st, const char *dead_id, char *new_id, size_t new_id_len)
+{
+	char *keys[2] = { pkey(st, "alerts:dead"), pkey(st, "alerts") };
+	char *dprefix = pkey(st, "alert:delivery:");
+	const char *args[] = { keys[0], keys[1], dead_id, dprefix, ALERT_STREAM_MAXLEN };
+	redisReply *r;
+	enum store_status s;
+
+	if (new_id != NULL && new_id_len > 0)
+		new_id[0] = '\0';
+	s = store_script(st, retry_lua, 2, args, 5, "re-queueing a dead alert", &r);
+	if (s == STORE_OK) {
+		if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+			store_set_error(st, "no dead alert with id %s", dead_id);
+			s = STORE_NOT_FOUND;
+		} else if (r->type == REDIS_REPLY_STRING) {
+			if (new_id != NULL)
+				pw_strlcpy(new_id, r->str, new_id_len);
+		} else
+			s = bad_reply(st, r, "the dead alert retry script");
+		freeReplyObject(r);
+	}
+	free(dprefix);
+	free(keys[0]);
+	free(keys[1]);
+	return s;
+}
+
+/* One pw:hist entry: [id, [price, P, currency, C, availability, A]]. */
+static bool
+hist_entry(const redisReply *e, int64_t *ms, struct money *price, enum availability *avail)
+{
+	const char *p = NULL, *cur = NULL, *av = NULL;
+	const redisReply *f;
+	char idms[24];
+	size_t n;
+
+	if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING ||
+	    e->element[1]->type != REDIS_REPLY_ARRAY)
+		return false;
+	n = strcspn(e->element[0]->str, "-");
+	if (n == 0 || n >= sizeof(idms))
+		return false;
+	memcpy(idms, e->element[0]->str, n);
+	idms[n] = '\0';
+	if (!parse_int64(idms, 0, INT64_MAX, ms))
+		return false;
+	f = e->element[1];
+	for (size_t i = 0; i + 1 < f->elements; i += 2) {
+		if (f->element[i]->type != REDIS_REPLY_STRING || f->element[i + 1]->type != REDIS_REPLY_STRING)
+			continue;
+		if (strcmp(f->element[i]->str, "price") == 0)
+			p = f->element[i + 1]->str;
+		else if (strcmp(f->element[i]->str, "currency") == 0)
+			cur = f->element[i + 1]->str;
+		else if (strcmp(f->element[i]->str, "availability") == 0)
+			av = f->element[i + 1]->str;
+	}
+	memset(price, 0, sizeof(*price));
+	*avail = availability_parse(av);
+	if (cur == NULL || cur[0] == '\0')
+		return true;
+	if (strlen(cur) != 3 || p == NULL || !parse_int64(p, INT64_MIN, INT64_MAX, &price->minor))
+		return false;
+	memcpy(price->currency, cur, 4);
+	return true;
+}
+
+enum store_status
+alert_change_from_store(struct store *st, const struct observation *obs, struct change *out)
+{
+	char *hk = xasprintf("%shist:%s", store_prefix(st), obs->listing_id);
+	char end[32];
+	const char *argv[] = { "XREVRANGE", hk, end, "-", "COUNT", "2" };
+	redisReply *r;
+	enum store_status s;
+	int64_t ms = 0;
+
+	memset(out, 0, sizeof(*out));
+	pw_snprintf(end, sizeof(end), "%" PRId64 "-18446744073709551615", obs->observed_ms);
+	s = store_command(st, 6, argv, &r);
+	free(hk);
+	if (s != STORE_OK)
+		return s;
+	if (r->type != REDIS_REPLY_ARRAY) {
+		s = r->type == REDIS_REPLY_ERROR ? store_reply_error(st, r, "reading the newest history points") :
+		    bad_reply(st, r, "XREVRANGE of a history");
+		freeReplyObject(r);
+		return s;
+	}
+	if (r->elements == 0 || !hist_entry(r->element[0], &ms, &out->new_price, &out->new_avail) ||
+	    ms != obs->observed_ms) {
+		store_set_error(st, "no history point of %s at %" PRId64, obs->listing_id, obs->observed_ms);
+		freeReplyObject(r);
+		return STORE_NOT_FOUND;
+	}
+	if (r->elements == 2 && !hist_entry(r->element[1], &ms, &out->old_price, &out->old_avail)) {
+		freeReplyObject(r);
+		store_set_error(st, "malformed history entry of %s", obs->listing_id);
+		return STORE_ERROR;
+	}
+	freeReplyObject(r);
+	out->listing_id = obs->listing_id;
+	out->source = obs->source;
+	out->url = obs->url;
+	out->title = obs->title;
+	out->time_ms = obs->observed_ms;
+	return STORE_OK;
 }

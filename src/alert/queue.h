@@ -102,4 +102,20 @@ struct alert_worker_stats {
 enum store_status alert_worker_run_once(struct store *st, const struct alert_channel *channels,
     size_t n_channels, const struct alert_worker_opts *opts, struct alert_worker_stats *stats);
 
+/*
+ * Re-queues one pw:alerts:dead entry (as "pricewatch alerts retry ID" does):
+ * a new pw:alerts entry for that channel only, same idempotency key, the
+ * channel's delivery state reset, the dead entry removed, in one step.
+ * new_id (may be NULL) gets the new entry id. STORE_NOT_FOUND: no such entry.
+ */
+enum store_status alert_dead_retry(struct store *st, const char *dead_id, char *new_id, size_t new_id_len);
+
+/*
+ * The change an observation just recorded (store_record said changed): the
+ * two newest points of pw:hist:<id> up to obs->observed_ms give old and new.
+ * A first sighting has no old price and AVAIL_UNKNOWN. Strings in *out are
+ * borrowed from obs. STORE_NOT_FOUND: no history point at observed_ms.
+ */
+enum store_status alert_change_from_store(struct store *st, const struct observation *obs, struct change *out);
+
 #endif

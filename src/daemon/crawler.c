@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alert/alert.h"
 #include "common/log.h"
 #include "common/util.h"
 #include "crawl/fetch.h"
@@ -58,6 +59,7 @@ struct crawler {
 	int64_t once_deadline_ms;  /* monotonic */
 	struct pending *pending;   /* ring would be tidier; a compacted array is simpler and bounded */
 	size_t n_pending;
+	struct alert_engine *alerts;   /* rules of the current config; NULL when it has none or is broken */
 	struct crawl_stats stats;
 };
 
@@ -139,6 +141,27 @@ pending_to_observation(const struct pending *p, struct observation *obs)
 }
 
 /*
+ * Runs the alert rules on a change store_record just wrote. The alert and its
+ * rule state are appended in one atomic step, so a change evaluated twice
+ * raises its alerts once; delivery is the notifier thread's job.
+ */
+static void
+raise_alerts(struct crawler *c, struct store *st, const struct observation *obs)
+{
+	struct change ch;
+	size_t fired = 0;
+
+	if (c->alerts == NULL)
+		return;
+	if (alert_change_from_store(st, obs, &ch) != STORE_OK ||
+	    alert_on_change(c->alerts, st, &ch, &fired) != STORE_OK) {
+		log_warnx("%s: alerts for %s not evaluated: %s", obs->source, obs->listing_id, store_error(st));
+		return;
+	}
+	c->stats.alerts_raised += fired;
+}
+
+/*
  * Writes queued observations in order; stops at the first one Redis cannot
  * take because it is away, so order is kept. One that Redis refuses outright
  * is logged and dropped: it would be refused again and block the rest.
@@ -161,8 +184,10 @@ pending_flush(struct crawler *c, struct store *st)
 			c->stats.store_errors++;
 			log_warnx("%s: dropping queued observation of %s: %s", obs.source, obs.listing_id, store_error(st));
 		} else {
-			if (changed)
+			if (changed) {
 				c->stats.changes++;
+				raise_alerts(c, st, &obs);
+			}
 			c->stats.records++;
 			c->stats.pending_flushed++;
 			stored++;
@@ -212,6 +237,7 @@ record_observation(struct crawler *c, struct store *st, const struct observation
 			money_format(&obs->price, price, sizeof(price));
 		log_info("%s: %s now %s, %s", obs->source, obs->listing_id, price,
 		    availability_name(obs->availability));
+		raise_alerts(c, st, obs);
 	}
 	return REC_STORED;
 }
@@ -395,6 +421,7 @@ void
 crawler_reconfigure(struct crawler *c, const struct config *cfg)
 {
 	char **next = xcalloc(cfg->n_sources > 0 ? cfg->n_sources : 1, sizeof(*next));
+	char err[512];
 	size_t i;
 
 	for (i = 0; i < cfg->n_sources; i++)
@@ -419,6 +446,10 @@ crawler_reconfigure(struct crawler *c, const struct config *cfg)
 	c->names = next;
 	c->n_names = cfg->n_sources;
 	c->cfg = cfg;
+	alert_engine_free(c->alerts);
+	c->alerts = NULL;
+	if (cfg->n_rules > 0 && !alert_engine_new(&c->alerts, cfg, err, sizeof(err)))
+		log_warnx("alert rules disabled: %s", err);
 	c->next_tick_ms = 0;       /* new sources enter pw:due on the next turn */
 }
 
@@ -453,6 +484,7 @@ crawler_free(struct crawler *c)
 	free(c->pending);
 	names_free(c->names, c->n_names);
 	names_free(c->forget, c->n_forget);
+	alert_engine_free(c->alerts);
 	free(c->once);
 	free(c);
 }

@@ -12,7 +12,7 @@
 /* Counters the daemon logs at exit (and /metrics exposes once the operations issue lands). */
 struct crawl_stats {
 	uint64_t fetches_ok, fetches_failed;
-	uint64_t records, changes;
+	uint64_t records, changes, alerts_raised;
 	uint64_t pages_without_price, extract_errors;
 	uint64_t store_errors, pending_flushed;
 	uint64_t jobs_enqueued, jobs_claimed, jobs_reclaimed, jobs_acked, jobs_released;

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "alert/alert.h"
 #include "common/config.h"
 #include "common/log.h"
 #include "common/util.h"
@@ -348,6 +350,127 @@ mirror_stats(const struct pw_metrics *pm, const struct crawl_stats *cs)
 	metric_set(pm->redis_errors, NULL, (double)cs->store_errors);
 }
 
+/*
+ * The notifier runs on its own thread with its own Redis connection and its
+ * own copy of the configuration: a webhook or SMTP server can take a whole
+ * timeout to answer, and that must never stall crawling. It reads pw:alerts
+ * through the consumer group "notifiers" and acknowledges an alert only after
+ * every channel delivered it or gave up into pw:alerts:dead.
+ */
+struct notifier {
+	pthread_t thread;
+	bool running;
+	const struct daemon_opts *opts;
+	const char *url;           /* borrowed from daemon_run, outlives the thread */
+	char consumer[300];
+	_Atomic unsigned reload_gen;
+	_Atomic bool stop;
+	struct alert_worker_stats stats;
+};
+
+static bool
+notifier_load(struct notifier *n, struct config *cfg, struct alert_engine **eng)
+{
+	char err[1024];
+
+	alert_engine_free(*eng);
+	*eng = NULL;
+	config_free(cfg);
+	memset(cfg, 0, sizeof(*cfg));
+	if (!load_config(n->opts, cfg, err, sizeof(err)) || !alert_engine_new(eng, cfg, err, sizeof(err))) {
+		log_warnx("notifier: %s; alerts wait in Redis until the configuration is fixed", err);
+		return false;
+	}
+	return true;
+}
+
+static void *
+notifier_main(void *arg)
+{
+	struct notifier *n = arg;
+	struct config cfg;
+	struct alert_engine *eng = NULL;
+	struct store *st = NULL;
+	unsigned gen = atomic_load(&n->reload_gen);
+	bool ok;
+
+	memset(&cfg, 0, sizeof(cfg));
+	ok = notifier_load(n, &cfg, &eng);
+	while (!atomic_load(&n->stop)) {
+		struct alert_worker_opts wo = { .consumer = n->consumer, .block_ms = 1000 };
+		char err[512];
+
+		if (atomic_load(&n->reload_gen) != gen) {
+			gen = atomic_load(&n->reload_gen);
+			ok = notifier_load(n, &cfg, &eng);
+		}
+		if (st == NULL && ok) {
+			struct store_opts so = {
+				.url = n->url, .prefix = cfg.redis.prefix, .user = cfg.redis.user,
+				.password = cfg.redis.password,
+				.connect_timeout_ms = cfg.redis.connect_timeout_ms,
+				.command_timeout_ms = cfg.redis.command_timeout_ms,
+			};
+
+			if (store_open(&st, &so, err, sizeof(err)) != STORE_OK ||
+			    alert_queue_init(st) != STORE_OK) {
+				if (st != NULL)
+					store_close(st);
+				st = NULL;
+			}
+		}
+		/* Keep the block below the store's command timeout: the read must not time out itself. */
+		if (cfg.redis.command_timeout_ms > 0 && wo.block_ms >= cfg.redis.command_timeout_ms)
+			wo.block_ms = cfg.redis.command_timeout_ms / 2;
+		struct alert_worker_stats round;
+
+		memset(&round, 0, sizeof(round));
+		if (!ok || st == NULL || alert_engine_work(eng, st, &wo, &round) != STORE_OK) {
+			struct timespec ts = { 1, 0 };
+
+			nanosleep(&ts, NULL);
+		}
+		/* Each round reports its own counts; the thread keeps the totals. */
+		n->stats.delivered += round.delivered;
+		n->stats.retried += round.retried;
+		n->stats.dead += round.dead;
+		n->stats.acked += round.acked;
+	}
+	store_close(st);
+	alert_engine_free(eng);
+	config_free(&cfg);
+	return NULL;
+}
+
+static void
+notifier_start(struct notifier *n, const struct daemon_opts *opts, const struct config *cfg, const char *url,
+    const char *consumer)
+{
+	memset(n, 0, sizeof(*n));
+	if (cfg->n_notifiers == 0)
+		return;
+	n->opts = opts;
+	n->url = url;
+	(void)pw_snprintf(n->consumer, sizeof(n->consumer), "%s", consumer);
+	if (pthread_create(&n->thread, NULL, notifier_main, n) != 0) {
+		log_warn("cannot start the notifier thread; alerts wait in Redis");
+		return;
+	}
+	n->running = true;
+}
+
+static void
+notifier_stop(struct notifier *n)
+{
+	if (!n->running)
+		return;
+	atomic_store(&n->stop, true);
+	pthread_join(n->thread, NULL);
+	n->running = false;
+	log_info("notifier: %zu deliveries, %zu retried, %zu dead-lettered, %zu alerts acknowledged",
+	    n->stats.delivered, n->stats.retried, n->stats.dead, n->stats.acked);
+}
+
 int
 daemon_run(const struct daemon_opts *opts)
 {
@@ -364,9 +487,11 @@ daemon_run(const struct daemon_opts *opts)
 	struct admin *admin = NULL;
 	int64_t watchdog_ms = 0;
 	bool watchdog;
+	struct notifier notifier;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&pr, 0, sizeof(pr));
+	memset(&notifier, 0, sizeof(notifier));
 	if (!load_config(opts, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "pricewatchd: %s\n", err);
 		return 1;
@@ -423,6 +548,8 @@ daemon_run(const struct daemon_opts *opts)
 	    opts->once ? ", one pass" : "", crawler_consumer(crawler));
 	if (opts->once)
 		crawler_due_now(crawler);
+	else
+		notifier_start(&notifier, opts, &cfg, url, crawler_consumer(crawler));
 
 	/* Each turn blocks briefly in Redis (XREADGROUP BLOCK), so the loop does not spin. */
 	while (!stop_requested) {
@@ -432,6 +559,7 @@ daemon_run(const struct daemon_opts *opts)
 			reload_requested = 0;
 			notify_reloading();
 			reload(opts, &cfg, crawler);
+			atomic_fetch_add(&notifier.reload_gen, 1);
 			notify_ready();
 		}
 		atomic_store(&turn_started_ms, time_mono_ms());
@@ -449,16 +577,18 @@ daemon_run(const struct daemon_opts *opts)
 			wait_ms(wait);
 	}
 	notify_stopping();
+	notifier_stop(&notifier);
 	rc = 0;
 	/* A last chance for observations that were waiting on Redis. */
 	if (!crawler_flush(crawler, st))
 		rc = 1;
 	crawler_leave(crawler, st);
 	stats = crawler_stats(crawler);
-	log_info("stopping: %llu fetches ok, %llu failed, %llu observations, %llu changes, "
+	log_info("stopping: %llu fetches ok, %llu failed, %llu observations, %llu changes, %llu alerts raised, "
 	    "%llu pages without a price, %llu extraction errors, %llu store errors",
 	    (unsigned long long)stats->fetches_ok, (unsigned long long)stats->fetches_failed,
 	    (unsigned long long)stats->records, (unsigned long long)stats->changes,
+	    (unsigned long long)stats->alerts_raised,
 	    (unsigned long long)stats->pages_without_price,
 	    (unsigned long long)stats->extract_errors, (unsigned long long)stats->store_errors);
 	log_info("crawl jobs: %llu enqueued, %llu claimed, %llu taken over, %llu acknowledged, %llu handed back",

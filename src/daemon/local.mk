@@ -5,7 +5,7 @@ pricewatchd_SOURCES = \
 	src/daemon/daemon.c src/daemon/daemon.h \
 	src/daemon/crawler.c src/daemon/crawler.h
 pricewatchd_CFLAGS = $(AM_CFLAGS)
-pricewatchd_LDADD = $(PW_OPS_LIBS) $(PW_EXTRACT_LIBS) $(PW_CRAWL_LIBS) $(PW_STORE_LIBS)
+pricewatchd_LDADD = $(PW_OPS_LIBS) $(PW_ALERT_LIBS) $(PW_EXTRACT_LIBS) $(PW_CRAWL_LIBS) $(PW_STORE_LIBS) -lpthread
 
 # End-to-end: the real daemon binary against redis-server and the fixture HTTP server.
 check_PROGRAMS += tests/integration/daemon_test

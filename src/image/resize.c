@@ -102,7 +102,7 @@ image_resize_area(const image_rgb *src, uint32_t dw, uint32_t dh, image_rgb *dst
 {
 	struct area_axis ax = { 0 }, ay = { 0 };
 	uint32_t W, H;
-	float *tmp = NULL;
+	float *tmp = NULL, *acc = NULL;
 	uint8_t *px = NULL;
 
 	memset(dst, 0, sizeof *dst);
@@ -111,46 +111,56 @@ image_resize_area(const image_rgb *src, uint32_t dw, uint32_t dh, image_rgb *dst
 	W = src->width;
 	H = src->height;
 	tmp = malloc((size_t)dw * H * 3 * sizeof *tmp);
+	acc = malloc((size_t)dw * 3 * sizeof *acc);
 	px = malloc((size_t)dw * dh * 3);
-	if (tmp == NULL || px == NULL || area_axis_init(&ax, W, dw) != 0 || area_axis_init(&ay, H, dh) != 0) {
+	if (tmp == NULL || acc == NULL || px == NULL || area_axis_init(&ax, W, dw) != 0 || area_axis_init(&ay, H, dh) != 0) {
 		free(tmp);
+		free(acc);
 		free(px);
 		area_axis_free(&ax);
 		area_axis_free(&ay);
 		return fail(err, IMAGE_E_NOMEM, "resize: out of memory");
 	}
-	/* Horizontal pass into floats, then vertical; rounding happens once. */
+	/* Horizontal pass into floats, then vertical; rounding happens once. A destination pixel's sources are
+	 * consecutive, so each sum walks one contiguous run. */
 	for (uint32_t y = 0; y < H; y++) {
 		const uint8_t *s = src->px + (size_t)y * W * 3;
 		float *t = tmp + (size_t)y * dw * 3;
 
 		for (uint32_t x = 0; x < dw; x++) {
+			uint32_t k0 = ax.first[x], n = ax.first[x + 1] - k0;
+			const uint8_t *p = s + (size_t)ax.idx[k0] * 3;
+			const float *wt = ax.wt + k0;
 			float r = 0, g = 0, b = 0;
 
-			for (uint32_t k = ax.first[x]; k < ax.first[x + 1]; k++) {
-				const uint8_t *p = s + (size_t)ax.idx[k] * 3;
-				float w = ax.wt[k];
-
-				r += w * p[0];
-				g += w * p[1];
-				b += w * p[2];
+			for (uint32_t k = 0; k < n; k++) {
+				r += wt[k] * p[3 * k];
+				g += wt[k] * p[3 * k + 1];
+				b += wt[k] * p[3 * k + 2];
 			}
 			t[3 * x] = r;
 			t[3 * x + 1] = g;
 			t[3 * x + 2] = b;
 		}
 	}
+	/* Vertical pass one output row at a time: a few axpy sweeps over contiguous rows, which vectorise. */
 	for (uint32_t y = 0; y < dh; y++) {
 		uint8_t *d = px + (size_t)y * dw * 3;
+		size_t n = (size_t)dw * 3;
 
-		for (uint32_t x = 0; x < (size_t)dw * 3; x++) {
-			float v = 0;
+		for (size_t x = 0; x < n; x++)
+			acc[x] = 0;
+		for (uint32_t k = ay.first[y]; k < ay.first[y + 1]; k++) {
+			const float *row = tmp + (size_t)ay.idx[k] * n;
+			float w = ay.wt[k];
 
-			for (uint32_t k = ay.first[y]; k < ay.first[y + 1]; k++)
-				v += ay.wt[k] * tmp[(size_t)ay.idx[k] * dw * 3 + x];
-			d[x] = clamp_u8(v);
+			for (size_t x = 0; x < n; x++)
+				acc[x] += w * row[x];
 		}
+		for (size_t x = 0; x < n; x++)
+			d[x] = clamp_u8(acc[x]);
 	}
+	free(acc);
 	free(tmp);
 	area_axis_free(&ax);
 	area_axis_free(&ay);

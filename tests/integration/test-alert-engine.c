@@ -34,6 +34,7 @@ static const char conf_text[] =
 	"type = log\n"
 	"[notifier \"mail\"]\n"
 	"type = email\n"
+	"url = smtp://127.0.0.1:1\n"
 	"to = ops@example.com\n"
 	"[rule \"drop10\"]\n"
 	"kind = drop\n"
@@ -177,16 +178,18 @@ observe(struct money old, enum availability old_av, struct money now, enum avail
 	o.availability = av;
 	o.observed_ms = t;
 	cr_assert_eq(store_record(st, &o, &changed), STORE_OK, "%s", store_error(st));
-	memset(&c, 0, sizeof(c));
-	c.listing_id = LID;
-	c.source = "shop";
-	c.url = o.url;
-	c.title = o.title;
-	c.old_price = old;
-	c.old_avail = old_av;
-	c.new_price = now;
-	c.new_avail = av;
-	c.time_ms = t;
+	cr_assert(changed);
+	/* What the daemon does: read the change back from the history it just wrote. */
+	cr_assert_eq(alert_change_from_store(st, &o, &c), STORE_OK, "%s", store_error(st));
+	cr_assert_str_eq(c.listing_id, LID);
+	cr_assert_str_eq(c.source, "shop");
+	cr_assert_eq(c.time_ms, t);
+	cr_assert_eq(c.old_price.minor, old.minor);
+	cr_assert_str_eq(c.old_price.currency, old.currency);
+	cr_assert_eq(c.old_avail, old_av);
+	cr_assert_eq(c.new_price.minor, now.minor);
+	cr_assert_str_eq(c.new_price.currency, now.currency);
+	cr_assert_eq(c.new_avail, av);
 	return c;
 }
 
@@ -321,7 +324,8 @@ Test(alert_engine, lowest_uses_real_history)
 Test(alert_engine, worker_acks_delivered_and_dead_letters_email)
 {
 	struct change c;
-	struct alert_worker_opts o = { .consumer = "w1", .base_delay_ms = -1, .now_ms = T0 + 5000 };
+	struct alert_worker_opts o = { .consumer = "w1", .base_delay_ms = -1, .max_attempts = 1,
+	    .now_ms = T0 + 5000 };
 	struct alert_worker_stats s;
 	char *v, key[65];
 
@@ -330,14 +334,14 @@ Test(alert_engine, worker_acks_delivered_and_dead_letters_email)
 	cr_assert_eq(on_change(&c), 1);   /* "gone": notify mail, log1 */
 	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK, "%s", store_error(st));
 	cr_assert_eq(s.delivered, 1);
-	cr_assert_eq(s.dead, 1);          /* email is not implemented: permanent, dead at once */
+	cr_assert_eq(s.dead, 1);          /* nothing listens on the SMTP port and one attempt is all it gets */
 	cr_assert_eq(s.acked, 1);
 	cr_assert_eq(raw_int("XLEN pw:alerts:dead"), 1);
 	v = entry_field("pw:alerts:dead", 0, "channel");
 	cr_assert_str_eq(v, "mail");
 	free(v);
 	v = entry_field("pw:alerts:dead", 0, "error");
-	cr_assert(strstr(v, "not implemented") != NULL, "%s", v);
+	cr_assert(strstr(v, "smtp://127.0.0.1:1") != NULL, "%s", v);
 	free(v);
 	expected_key("gone", T0, key);
 	v = entry_field("pw:alerts:dead", 0, "id");
@@ -379,4 +383,41 @@ Test(alert_engine, entries_of_a_dead_worker_are_taken_over)
 	r = redisCommand(raw, "XPENDING pw:alerts notifiers");
 	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->element[0]->integer == 0);
 	freeReplyObject(r);
+}
+
+Test(alert_engine, dead_letter_retry_requeues_with_the_same_key)
+{
+	struct change c;
+	struct alert_worker_opts o = { .consumer = "w1", .base_delay_ms = -1, .max_attempts = 1,
+	    .now_ms = T0 + 5000 };
+	struct alert_worker_stats s;
+	redisReply *r;
+	char dead_id[64], new_id[64], key[65], *v;
+
+	(void)observe((struct money){ 0 }, AVAIL_UNKNOWN, usd(2000), AVAIL_IN_STOCK, T0 - DAY);
+	c = observe(usd(2000), AVAIL_IN_STOCK, usd(2000), AVAIL_DISCONTINUED, T0);
+	cr_assert_eq(on_change(&c), 1);
+	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(s.dead, 1);
+	r = redisCommand(raw, "XRANGE pw:alerts:dead - +");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 1);
+	pw_strlcpy(dead_id, r->element[0]->element[0]->str, sizeof(dead_id));
+	freeReplyObject(r);
+	cr_assert_eq(alert_dead_retry(st, dead_id, new_id, sizeof(new_id)), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(raw_int("XLEN pw:alerts:dead"), 0);
+	cr_assert_eq(raw_int("XLEN pw:alerts"), 2);
+	expected_key("gone", T0, key);
+	v = entry_field("pw:alerts", 1, "id");
+	cr_assert_str_eq(v, key);
+	free(v);
+	v = entry_field("pw:alerts", 1, "channels");
+	cr_assert_str_eq(v, "mail");      /* only the channel that failed; log1 already has it */
+	free(v);
+	cr_assert_eq(alert_dead_retry(st, dead_id, NULL, 0), STORE_NOT_FOUND);
+	/* The worker tries mail once more (still nothing listening) and dead-letters it again. */
+	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(s.delivered, 0);
+	cr_assert_eq(s.dead, 1);
+	cr_assert_eq(s.acked, 1);
+	cr_assert_eq(raw_int("XLEN pw:alerts:dead"), 1);
 }

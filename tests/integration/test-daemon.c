@@ -812,3 +812,49 @@ Test(daemon, a_source_removed_on_reload_leaves_the_schedule, .timeout = 60)
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	fixture_teardown(&fx);
 }
+
+/* A price drop recorded by the daemon raises an alert and its notifier thread delivers it. */
+Test(daemon, price_drop_raises_and_delivers_an_alert, .timeout = 60)
+{
+	struct fixture fx;
+	const char *paths[] = { "a.html" };
+	char *log = NULL;
+	pid_t pid;
+	int status, waited;
+
+	fixture_setup(&fx);
+	write_product(&fx, "a.html", "10.00", "USD", "InStock");
+	write_config(&fx, fx.redis.url, paths, 1,
+	    "[notifier \"log1\"]\ntype = log\n\n"
+	    "[rule \"big-drop\"]\nkind = drop\npercent = 10\ncooldown = 0s\nnotify = log1\n");
+	pid = spawn_daemon(&fx, "-f", NULL);
+	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 1, 10000), 1);
+
+	/* 4 % down: below the rule's 10 %, no alert. Then 20 % down: one alert. */
+	write_product(&fx, "a.html", "9.60", "USD", "InStock");
+	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 2, 10000), 2);
+	write_product(&fx, "a.html", "7.68", "USD", "InStock");
+	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 3, 10000), 3);
+	for (waited = 0; waited < 10000; waited += 100) {
+		free(log);
+		log = slurp_log(&fx);
+		if (strstr(log, "[log1] rule big-drop") != NULL)
+			break;
+		sleep_ms(100);
+	}
+	cr_assert_not_null(strstr(log, "[log1] rule big-drop"), "alert not delivered: %s", log);
+	cr_assert_not_null(strstr(log, "9.60"), "old price missing from the alert: %s", log);
+	cr_assert_not_null(strstr(log, "7.68"), "new price missing from the alert: %s", log);
+	/* Exactly one: the 4 % step did not fire. */
+	cr_assert_null(strstr(strstr(log, "[log1] rule big-drop") + 1, "[log1] rule big-drop"),
+	    "alert delivered twice: %s", log);
+
+	kill(pid, SIGTERM);
+	status = wait_exit(pid, 10000);
+	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
+	free(log);
+	log = slurp_log(&fx);
+	cr_assert_not_null(strstr(log, "1 alerts acknowledged"), "%s", log);
+	free(log);
+	fixture_teardown(&fx);
+}

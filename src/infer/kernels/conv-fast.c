@@ -495,7 +495,8 @@ conv_im2col(const struct conv_params *p, enum infer_cpu_level lvl)
 #pragma omp atomic write
 			nomem = 1;
 		}
-#pragma omp for schedule(static)
+		/* Dynamic: a thread that loses its core (a shared machine) leaves its remaining bands to the other. */
+#pragma omp for schedule(dynamic, 1)
 		for (int64_t j = 0; j < jobs; j++) {
 			int64_t n = j / (p->G * bands), grp = j / bands % p->G, oy0 = j % bands * rows;
 			int64_t oh = OH - oy0 < rows ? OH - oy0 : rows;
@@ -537,7 +538,8 @@ infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl)
 				pad = calloc((size_t)(pr * pc), sizeof(float));
 			} else if (use_avx2)
 				pad = calloc((size_t)g->in[2], sizeof(float));
-#pragma omp for schedule(static)
+			/* Dynamic in chunks of 4 planes, for the same reason as the im2col bands. */
+#pragma omp for schedule(dynamic, 4)
 			for (int64_t nc = 0; nc < p->N * p->C; nc++) {
 				int64_t c = nc % p->C;
 				float b = p->bias != NULL ? p->bias[c] : 0.0f;
