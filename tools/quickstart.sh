@@ -17,7 +17,7 @@ packages=(
 	libinih-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
 	libmicrohttpd-dev libjpeg62-turbo-dev libpng-dev libcriterion-dev redis-server redis-tools
 )
-test_packages=(libonnx-testdata prometheus python3-aiosmtpd)
+test_packages=(libonnx-testdata prometheus python3-aiosmtpd man-db)
 
 say() { printf '\n==> %s\n' "$*"; }
 
@@ -51,6 +51,14 @@ configure_build() {
 
 run_tests() {
 	install_packages "${packages[@]}" "${test_packages[@]}"
+
+	say "man pages render without warnings"
+	local page warn
+	for page in man/*.[158]; do
+		warn=$(LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -l "$page" 2>&1 >/dev/null || true)
+		[ -z "$warn" ] || { echo "$page: $warn" >&2; exit 1; }
+		echo "  $page ok"
+	done
 
 	say "build with -Werror and run the test suite"
 	configure_build build/release --enable-werror
