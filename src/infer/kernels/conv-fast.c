@@ -46,6 +46,15 @@ dw3x3_plane_generic(const struct conv_params *p, const float *x, const float *w9
 	}
 }
 
+/* Size of the zero-padded copy of one input plane that dw3x3_plane_pad_avx2 reads without bounds checks:
+ * rows (OH-1)*sh + 3, columns sw * (OW rounded up to 8) + 18 (stride 2 reads 18 floats per 8 outputs). */
+static void
+dw_padded_size(const struct conv_params *p, int64_t *rows, int64_t *cols)
+{
+	*rows = (p->g.out[1] - 1) * p->g.s[1] + 3;
+	*cols = p->g.s[2] * ((p->g.out[2] + 7) / 8 * 8) + 18;
+}
+
 #ifdef PW_X86
 /* x[b], x[b+2], ..., x[b+14]: the even elements of 16 consecutive floats. */
 __attribute__((target("avx2,fma"))) static inline __m256
@@ -260,15 +269,6 @@ dw3x3_plane_avx2(const struct conv_params *p, const float *x, const float *w9, f
 		if (p->act.kind == ACT_HARDSWISH)
 			infer_act_apply(&p->act, yr, OW);
 	}
-}
-
-/* Size of the zero-padded copy of one input plane that dw3x3_plane_pad_avx2 reads without bounds checks:
- * rows (OH-1)*sh + 3, columns sw * (OW rounded up to 8) + 18 (stride 2 reads 18 floats per 8 outputs). */
-static void
-dw_padded_size(const struct conv_params *p, int64_t *rows, int64_t *cols)
-{
-	*rows = (p->g.out[1] - 1) * p->g.s[1] + 3;
-	*cols = p->g.s[2] * ((p->g.out[2] + 7) / 8 * 8) + 18;
 }
 
 /* Stride 1: 8 outputs per step (three partial sums, one per kernel row, so the nine FMAs are not one

@@ -397,7 +397,7 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 {
 	int64_t full = nc / NR, rest = nc - full * NR;
 	int direct = r1 - r0 <= 8 * MR, dots = rest > 0 && rest <= TAIL_DOT;
-	/* A narrow ragged panel goes to tail_dots; it is not packed or tiled. */
+	/* A narrow ragged panel goes to tail_avx2 (tail_dots without AVX2); it is not packed or tiled. */
 	int64_t panels = full + (rest > 0 && !dots ? 1 : 0);
 
 	for (int64_t kb = 0; kb < K; kb += KC) {
@@ -474,6 +474,8 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 		if (tail_in_loop && n_inner == 0)
 			tail_avx2(A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M, jc + full * NR,
 			    rest, kb, kc, kb == 0, scratch, 0);
+#else
+		(void)tail_in_loop;
 #endif
 	}
 }
