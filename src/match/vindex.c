@@ -9,15 +9,17 @@
 #include <omp.h>
 #endif
 #if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define VINDEX_X86 1
 #endif
 
 #include "match/vindex.h"
 
-/* The int8 path quantises the query to int16 with this peak: 127 * 16383 * 2 per madd pair, summed over
- * VINDEX_MAX_DIM / 16 pairs per lane, stays below 2^31. */
-#define VINDEX_Q16_PEAK 16383.0f
+/* The int8 path quantises the query to int16 with a peak of at most this. Every product is at most
+ * 127 * peak in size, so a whole dot product is at most 127 * peak * stride: the peak actually used is
+ * lowered for long vectors to keep that below 2^31 (16383 up to 1024 components, 4128 at 4096). */
+#define VINDEX_Q16_PEAK 16383
 /* Rows scored per kernel call (the score buffer lives on the stack). */
 #define VINDEX_BLOCK 1024u
 /* Below this many slots a search stays on one thread: the fork/join costs more than the scan. */
@@ -35,6 +37,7 @@ struct vindex {
 	float *scale;     /* [cap], int8 only: component = q * scale */
 	void *data;       /* [cap * stride] uint16_t (fp16) or int8_t */
 	float *tmp;       /* [stride] scratch for vindex_add() */
+	int32_t qpeak;    /* int8: the query's quantisation peak (see VINDEX_Q16_PEAK) */
 };
 
 /* ---- binary16 ------------------------------------------------------------------------------------- */
@@ -104,7 +107,7 @@ dot_f16_ref(const uint16_t *rows, size_t nrows, uint32_t stride, const float *q,
 	}
 }
 
-/* int8 rows dotted with an int16 query: exact in int32 (see VINDEX_Q16_PEAK). */
+/* int8 rows dotted with an int16 query: exact in int32 (see VINDEX_Q16_PEAK and vindex.qpeak). */
 static void
 dot_i8_ref(const int8_t *rows, size_t nrows, uint32_t stride, const int16_t *q, int32_t *out)
 {
@@ -219,8 +222,14 @@ static bool
 cpu_has_avx2(void)
 {
 #ifdef VINDEX_X86
+	unsigned int a, b, c, d;
+
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+	/* F16C from CPUID leaf 1 (ECX bit 29): not every compiler's __builtin_cpu_supports() knows "f16c". The
+	 * AVX2 check already covers the OS saving the YMM state. */
+	if (!__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_F16C))
+		return false;
+	return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 #else
 	return false;
 #endif
@@ -288,6 +297,9 @@ vindex_new(uint32_t dim, vindex_storage storage)
 	ix->dim = dim;
 	ix->stride = (dim + 15u) & ~15u;
 	ix->storage = storage;
+	ix->qpeak = (int32_t)(INT32_MAX / (127 * (int64_t)ix->stride));
+	if (ix->qpeak > VINDEX_Q16_PEAK)
+		ix->qpeak = VINDEX_Q16_PEAK;
 	if ((ix->tmp = calloc(ix->stride, sizeof *ix->tmp)) == NULL) {
 		free(ix);
 		return NULL;
@@ -333,20 +345,20 @@ vindex_memory(const vindex *ix)
 	return ix->cap * per;
 }
 
-/* Grows every per-slot array to hold one more slot; -1 (ENOMEM) on overflow or no memory. */
+/* Grows every per-slot array to hold at least want slots; -1 (ENOMEM) on overflow or no memory. */
 static int
-grow(vindex *ix)
+grow_to(vindex *ix, size_t want)
 {
 	size_t ncap, bytes;
 	void *p;
 
-	if (ix->n < ix->cap)
+	if (want <= ix->cap)
 		return 0;
-	ncap = ix->cap ? ix->cap * 2 : 1024;
-	if (ncap < ix->cap || ncap > SIZE_MAX / ix->stride / elt_size(ix) || ncap > SIZE_MAX / sizeof(uint64_t)) {
+	if (want > SIZE_MAX / ix->stride / elt_size(ix) || want > SIZE_MAX / sizeof(uint64_t)) {
 		errno = ENOMEM;
 		return -1;
 	}
+	ncap = want;
 	bytes = ncap * ix->stride * elt_size(ix);
 	/* Each array is swapped in as soon as it has grown, so a failure half way leaves a consistent index. */
 	if ((p = realloc(ix->data, bytes)) == NULL)
@@ -367,12 +379,21 @@ grow(vindex *ix)
 	return 0;
 }
 
+int
+vindex_reserve(vindex *ix, size_t n)
+{
+	if (n > SIZE_MAX - ix->n) {
+		errno = ENOMEM;
+		return -1;
+	}
+	return grow_to(ix, ix->n + n);
+}
+
 /* Normalises vec into ix->tmp (zero-padded to stride); false for a zero or non-finite vector. */
 static bool
 normalise(const float *vec, uint32_t dim, uint32_t stride, float *out)
 {
-	double ss = 0.0;
-	float inv;
+	double ss = 0.0, norm;
 
 	for (uint32_t d = 0; d < dim; d++) {
 		if (!isfinite(vec[d]))
@@ -381,9 +402,9 @@ normalise(const float *vec, uint32_t dim, uint32_t stride, float *out)
 	}
 	if (!(ss > 0.0) || !isfinite(ss))
 		return false;
-	inv = (float)(1.0 / sqrt(ss));
+	norm = sqrt(ss); /* in double: no overflow or subnormal reciprocal for extreme components */
 	for (uint32_t d = 0; d < dim; d++)
-		out[d] = vec[d] * inv;
+		out[d] = (float)(vec[d] / norm);
 	for (uint32_t d = dim; d < stride; d++)
 		out[d] = 0.0f;
 	return true;
@@ -398,7 +419,8 @@ vindex_add(vindex *ix, uint64_t id, const float *vec)
 		errno = EINVAL;
 		return -1;
 	}
-	if (grow(ix) < 0)
+	/* Doubling keeps a long series of adds linear. */
+	if (ix->n == ix->cap && grow_to(ix, ix->cap ? (ix->cap > SIZE_MAX / 2 ? SIZE_MAX : ix->cap * 2) : 1024) < 0)
 		return -1;
 	slot = ix->n;
 	if (ix->storage == VINDEX_F16) {
@@ -601,27 +623,31 @@ vindex_search_kernel(const vindex *ix, const float *query_vec, size_t k, int thr
 		}
 		for (uint32_t d = 0; d < ix->dim; d++)
 			peak = fmaxf(peak, fabsf(qf[d]));
-		q.iscale = peak / VINDEX_Q16_PEAK;
+		q.iscale = peak / (float)ix->qpeak;
 		inv = 1.0f / q.iscale;
 		for (uint32_t d = 0; d < ix->stride; d++) {
 			long v = lrintf(qf[d] * inv);
-			qi[d] = (int16_t)(v > 16383 ? 16383 : v < -16383 ? -16383 : v);
+			qi[d] = (int16_t)(v > ix->qpeak ? ix->qpeak : v < -ix->qpeak ? -ix->qpeak : v);
 		}
 		q.i = qi;
 	}
 #ifdef _OPENMP
-	if (threads > 1 && ix->n >= VINDEX_PAR_MIN)
-		nthreads = (size_t)threads;
+	if (threads > 1 && ix->n >= VINDEX_PAR_MIN) {
+		/* No more threads than blocks: each thread's heap costs k candidates. */
+		size_t nblocks = (ix->n + VINDEX_BLOCK - 1) / VINDEX_BLOCK;
+		nthreads = (size_t)threads < nblocks ? (size_t)threads : nblocks;
+	}
 #else
 	(void)threads;
 #endif
-	if ((all = malloc(nthreads * k * sizeof *all)) == NULL) {
+	if (nthreads > SIZE_MAX / sizeof *all / k || (all = malloc(nthreads * k * sizeof *all)) == NULL) {
+		errno = ENOMEM;
 		free(qf);
 		free(qi);
 		return 0;
 	}
+	h = (heap){ all, 0, k };
 	if (nthreads == 1) {
-		h = (heap){ all, 0, k };
 		scan(ix, &q, kernel, 0, ix->n, &h);
 	} else {
 #ifdef _OPENMP
@@ -646,7 +672,7 @@ vindex_search_kernel(const vindex *ix, const float *query_vec, size_t k, int thr
 			}
 			fill[t] = th.n;
 		}
-		h = (heap){ all, fill[0], k };
+		h.n = fill[0]; /* thread 0's heap is already in place at all[0..k) */
 		for (size_t t = 1; t < nthreads; t++)
 			for (size_t i = 0; i < fill[t]; i++)
 				heap_offer(&h, all[t * k + i].score, all[t * k + i].slot);

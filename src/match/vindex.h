@@ -30,7 +30,7 @@ typedef enum vindex_kernel {
 	VINDEX_KERNEL_AVX2,      /* AVX2 + FMA + F16C */
 } vindex_kernel;
 
-#define VINDEX_MAX_DIM 4096u /* keeps the int8 path's int32 accumulators from overflowing */
+#define VINDEX_MAX_DIM 4096u /* the int8 query keeps >= 12 bits (see vindex.c) up to here */
 
 typedef struct vindex vindex;
 
@@ -47,6 +47,9 @@ void vindex_free(vindex *ix);
 /* Adds one vector (dim floats, copied). Returns 0, or -1 when the vector has a non-finite component or is
  * all zero (EINVAL), or memory runs out (ENOMEM); errno says which. */
 int vindex_add(vindex *ix, uint64_t id, const float *vec);
+/* Makes room for n more vectors at once (a catalogue load), so the arrays are not regrown and copied by
+ * doubling. Returns 0 or -1 (ENOMEM). */
+int vindex_reserve(vindex *ix, size_t n);
 /* Removes every vector with this id; returns how many were removed (0 when none). Slots are tombstoned and
  * compacted (insertion order kept) once a quarter of the index is dead. */
 size_t vindex_remove(vindex *ix, uint64_t id);
@@ -56,12 +59,13 @@ void vindex_compact(vindex *ix);
 size_t vindex_count(const vindex *ix); /* live vectors */
 uint32_t vindex_dim(const vindex *ix);
 vindex_storage vindex_storage_of(const vindex *ix);
-/* Bytes held by the vectors, ids and scales (for the metrics and the bench). */
+/* Bytes reserved for the vectors, ids, flags and scales (for the metrics and the bench). */
 size_t vindex_memory(const vindex *ix);
 
 /* The top k (cosine) of the index for query (dim floats; normalised here, need not be), best first, into
- * out[k]. Returns the number of hits written: min(k, vindex_count()), or 0 for an all-zero or non-finite
- * query. threads 0 or 1 scans on the calling thread; more uses OpenMP over blocks when the index is large. */
+ * out[k]. Returns the number of hits written: min(k, vindex_count()), or 0 for an empty index, an all-zero
+ * or non-finite query, or no memory (errno ENOMEM). threads 0 or 1 scans on the calling thread; more uses
+ * OpenMP over blocks of 1024 vectors (one bounded heap per thread, merged) once the index holds 32768. */
 size_t vindex_search(const vindex *ix, const float *query, size_t k, int threads, vindex_hit *out);
 /* The same with a chosen kernel (tests and bench). A kernel the CPU lacks falls back to the reference. */
 size_t vindex_search_kernel(const vindex *ix, const float *query, size_t k, int threads, vindex_kernel kernel,
