@@ -190,4 +190,28 @@ extern const struct cmd_entry cmd_embed_entry;
 /* cmd-bench.c */
 extern const struct cmd_entry cmd_bench_entry;
 
+/* input.c */
+/*
+ * Reads path ("-": standard input) whole, but at most max bytes, so a command can
+ * tell "too large" (ask for one byte over its own limit) without swallowing
+ * gigabytes. Returns a malloc'd buffer (caller frees) with a NUL after the len_out
+ * bytes, or NULL with errno set.
+ */
+char *cli_read_input(const char *path, size_t max, size_t *len_out);
+
+/* cmd-extract.c */
+extern const struct cmd_entry cmd_extract_entry;
+
+/* cmd-robots.c */
+extern const struct cmd_entry cmd_robots_entry;
+
+/* cmd-price.c */
+extern const struct cmd_entry cmd_price_entry;
+
+/* cmd-status.c */
+extern const struct cmd_entry cmd_status_entry;
+
+/* cmd-alerts.c */
+extern const struct cmd_entry cmd_alerts_entry;
+
 #endif

@@ -49,46 +49,6 @@ static const struct option extract_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/* Reads the whole of path ("-": stdin) up to EXTRACT_READ_MAX bytes; malloc'd, or NULL with errno. */
-static char *
-read_page(const char *path, size_t *len_out)
-{
-	size_t cap = 64 * 1024, len = 0;
-	char *buf;
-	FILE *f;
-	int saved;
-
-	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	buf = xmalloc(cap);
-	for (;;) {
-		size_t n;
-		if (len == cap) {
-			if (cap >= EXTRACT_READ_MAX)
-				break;
-			cap = cap * 2 > EXTRACT_READ_MAX ? EXTRACT_READ_MAX : cap * 2;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		n = fread(buf + len, 1, cap - len, f);
-		if (n == 0)
-			break;
-		len += n;
-	}
-	if (ferror(f)) {
-		saved = errno != 0 ? errno : EIO;
-		if (f != stdin)
-			fclose(f);
-		free(buf);
-		errno = saved;
-		return NULL;
-	}
-	if (f != stdin)
-		fclose(f);
-	*len_out = len;
-	return buf;
-}
-
 /* The schema.org short name of an availability ("InStock"), or NULL when unknown. */
 static const char *
 schema_availability(enum availability a)
@@ -272,7 +232,7 @@ cmd_extract_exec(struct cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 
-	html = read_page(path, &len);
+	html = cli_read_input(path, EXTRACT_READ_MAX, &len);
 	if (html == NULL) {
 		cli_error(ctx, "cannot read %s: %s", strcmp(path, "-") == 0 ? "standard input" : path,
 		    strerror(errno));

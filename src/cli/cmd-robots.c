@@ -45,43 +45,6 @@ static const struct option robots_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
-/*
- * Reads at most ROBOTS_MAX_BYTES + 1 bytes of path ("-": stdin), so the parser can
- * tell an oversized file (it reads the first 500 KiB, as the crawler does) without
- * this command swallowing gigabytes. Returns a malloc'd buffer or NULL with errno.
- */
-static char *
-read_robots(const char *path, size_t *len_out)
-{
-	size_t cap = ROBOTS_MAX_BYTES + 1, len = 0;
-	char *buf;
-	FILE *f;
-	int saved;
-
-	f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-	if (f == NULL)
-		return NULL;
-	buf = xmalloc(cap);
-	while (len < cap) {
-		size_t n = fread(buf + len, 1, cap - len, f);
-		if (n == 0)
-			break;
-		len += n;
-	}
-	if (ferror(f)) {
-		saved = errno != 0 ? errno : EIO;
-		if (f != stdin)
-			fclose(f);
-		free(buf);
-		errno = saved;
-		return NULL;
-	}
-	if (f != stdin)
-		fclose(f);
-	*len_out = len;
-	return buf;
-}
-
 static void
 print_json(struct cli_ctx *ctx, const struct robots *r, const char *agent, char **urls, size_t n,
     const bool *allowed)
@@ -157,7 +120,8 @@ cmd_robots_exec(struct cli_ctx *ctx, int argc, char **argv)
 		agent = ctx->cfg.crawl.user_agent != NULL ? ctx->cfg.crawl.user_agent : "pricewatch";
 	}
 
-	text = read_robots(path, &len);
+	/* One byte over the limit lets the parser tell an oversized file (it reads the first 500 KiB, as the crawler does). */
+	text = cli_read_input(path, ROBOTS_MAX_BYTES + 1, &len);
 	if (text == NULL) {
 		cli_error(ctx, "cannot read %s: %s", strcmp(path, "-") == 0 ? "standard input" : path,
 		    strerror(errno));

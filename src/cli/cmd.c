@@ -24,14 +24,14 @@ static const struct cmd_entry cmd_help_entry = {
 	.exec = cmd_help_exec,
 };
 
-extern const struct cmd_entry cmd_extract_entry;   /* cmd-extract.c (declaration belongs in cli.h) */
-extern const struct cmd_entry cmd_robots_entry;    /* cmd-robots.c (declaration belongs in cli.h) */
-
 /* Every command, in the order "pricewatch help" lists them. */
 const struct cmd_entry *const cmd_table[] = {
 	&cmd_extract_entry,
+	&cmd_price_entry,
 	&cmd_history_entry,
 	&cmd_listings_entry,
+	&cmd_status_entry,
+	&cmd_alerts_entry,
 	&cmd_infer_entry,
 	&cmd_embed_entry,
 	&cmd_bench_entry,
@@ -284,6 +284,7 @@ cli_store_open(struct cli_ctx *ctx)
 	const char *url;
 	char err[512];
 	char *shown;
+	struct stat sb;
 	int rc;
 
 	if (ctx->store != NULL)
@@ -295,6 +296,15 @@ cli_store_open(struct cli_ctx *ctx)
 	if (url[0] == '\0') {
 		const char *dir = ctx->cfg.daemon.state_dir;
 
+		/*
+		 * Starting a server would create an empty store (and the directory) only to
+		 * report that it is empty: without the daemon's state dir there is no data.
+		 */
+		if (dir == NULL || dir[0] == '\0' || (stat(dir, &sb) != 0 && errno == ENOENT)) {
+			cli_error(ctx, "no data yet: pricewatchd has not run with state-dir %s (give --redis URL, "
+			    "or -c FILE)", dir != NULL && dir[0] != '\0' ? dir : "(none)");
+			return CLI_EXIT_NOT_FOUND;
+		}
 		if (!private_redis_start(&ctx->priv, dir != NULL ? dir : "", err, sizeof err)) {
 			cli_error(ctx, "cannot reach Redis: no URL is configured and the private "
 			    "redis-server could not be started: %s", err);
