@@ -142,6 +142,16 @@ run_demo() {
 		echo "[source \"demo\"]"
 		for p in kettle teapot dates rice; do echo "url = file://$demo/shop/$p.html"; done
 		echo "interval = 2s"
+		echo "[notifier \"log\"]"
+		echo "type = log"
+		echo "[rule \"drop-5\"]"
+		echo "kind = drop"
+		echo "percent = 5"
+		echo "cooldown = 0s"
+		echo "notify = log"
+		echo "[rule \"back-in-stock\"]"
+		echo "kind = back-in-stock"
+		echo "notify = log"
 	} > "$conf"
 
 	say "pricewatchd --check-config"
@@ -174,6 +184,8 @@ run_demo() {
 	"$cli" -c "$conf" listings
 	say "pricewatch history demo:sku:HT-KET-17"
 	"$cli" -c "$conf" history demo:sku:HT-KET-17
+	say "pricewatch alerts"
+	"$cli" -c "$conf" alerts
 	echo
 	echo "Done. Try: $cli -c $conf history demo:sku:HT-RIC-25 --json"
 }
