@@ -182,7 +182,12 @@ load_source_keys(struct cli_ctx *ctx, struct status_report *rep)
 		for (size_t i = 0; i < r->element[1]->elements; i++) {
 			const redisReply *k = r->element[1]->element[i];
 
-			if (reply_is_text(k) && k->len > flen && memcmp(k->str, full, flen) == 0)
+			/*
+			 * Source names never contain ':', so pw:source:NAME:listings (the
+			 * store's index of a source's listings, a set) is not a source state.
+			 */
+			if (reply_is_text(k) && k->len > flen && memcmp(k->str, full, flen) == 0 &&
+			    memchr(k->str + flen, ':', k->len - flen) == NULL)
 				source_find_or_add(rep, k->str + flen, k->len - flen);
 		}
 		freeReplyObject(r);

@@ -106,6 +106,15 @@ fill(void)
 	cr_assert_eq(streak, 2);
 	cr_assert_eq(source_state_update(st, "gamma", false, "timeout", T0 + 8000, HOUR, NULL, NULL), STORE_OK);
 	{
+		/* A recorded listing: the store indexes it under pw:source:alpha:listings, which is no source. */
+		struct observation o = {
+			.source = "alpha", .listing_id = "alpha:sku:A1", .url = "https://alpha.example/a1",
+			.title = "A1", .price = { 1999, "USD" }, .availability = AVAIL_IN_STOCK, .observed_ms = T0,
+		};
+
+		cr_assert_eq(store_record(st, &o, NULL), STORE_OK, "%s", store_error(st));
+	}
+	{
 		/* gamma left the configuration: only its state hash remains. */
 		const char *const names[] = { "gamma" };
 		cr_assert_eq(jobs_forget_sources(st, names, 1), STORE_OK);
