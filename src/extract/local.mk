@@ -43,7 +43,7 @@ tests_fuzz_fuzz_extract_CFLAGS = $(AM_CFLAGS) $(PW_FUZZ_CFLAGS) $(XML_CFLAGS) $(
 tests_fuzz_fuzz_extract_LDFLAGS = $(PW_FUZZ_CFLAGS)
 tests_fuzz_fuzz_extract_LDADD = $(PW_STORE_LIBS) $(XML_LIBS) $(JSONC_LIBS)
 endif
-EXTRA_DIST += tests/fuzz/fuzz-price.c tests/fuzz/fuzz-extract.c tests/fuzz/corpus-price tests/fuzz/corpus-extract
+EXTRA_DIST += tests/fuzz/fuzz-price.c tests/fuzz/fuzz-extract.c tests/fuzz/corpus-price
 
 # "pricewatch extract" through cli_run (src/cli/cmd-extract.c) on the fixture pages.
 check_PROGRAMS += tests/unit/extract_cli_test
