@@ -37,7 +37,7 @@ tests_unit_npy_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_unit_npy_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
 tests_integration_infer_cli_test_SOURCES = tests/integration/test-infer-cli.c
 tests_integration_infer_cli_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
-tests_integration_infer_cli_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
+tests_integration_infer_cli_test_LDADD = $(PW_TEST_LIBS) $(PW_CLI_LIBS) $(CRITERION_LIBS)
 EXTRA_tests_integration_infer_cli_test_DEPENDENCIES = pricewatch$(EXEEXT)
 
 # price, status and alerts, and the input reader extract and robots share.

@@ -12,6 +12,7 @@
 
 #include "common/util.h"
 #include "harness/redis.h"
+#include "harness/run.h"
 #include "store/store.h"
 
 /* 2025-11-24T16:00:00Z: a fixed start so expected output is exact. */
@@ -27,90 +28,21 @@
 static struct test_redis redis;
 
 /* Output of one run of the binary. */
-struct result {
-	int rc;
-	char *out, *err;
-};
-
-static char *
-slurp_fd(int fd)
-{
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap == 0 ? 8192 : cap * 2;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
-/*
- * Runs $PW_TOP_BUILDDIR/pricewatch with args (NULL-terminated). env_redis sets
- * PRICEWATCH_REDIS (NULL: unset); columns sets COLUMNS (NULL: unset).
- */
 static void
-run_pw(struct result *r, const char *env_redis, const char *columns, const char *const *args)
+run_pw(struct test_run *r, const char *env_redis, const char *columns, const char *const *args)
 {
-	const char *top = getenv("PW_TOP_BUILDDIR");
-	char bin[1024], out_path[] = "/tmp/pw-cli-out-XXXXXX", err_path[] = "/tmp/pw-cli-err-XXXXXX";
-	char *argv[32];
-	int out_fd, err_fd, status, argc = 0;
-	pid_t pid;
+	char redis_env[1024], cols[64];
+	const char *env[] = { "PRICEWATCH_REDIS", "COLUMNS", NULL };
 
-	cr_assert(pw_snprintf(bin, sizeof bin, "%s/pricewatch", top != NULL ? top : "."));
-	argv[argc++] = bin;
-	for (; args[argc - 1] != NULL; argc++) {
-		cr_assert(argc < 31);
-		argv[argc] = (char *)args[argc - 1];
+	if (env_redis != NULL) {
+		cr_assert(pw_snprintf(redis_env, sizeof redis_env, "PRICEWATCH_REDIS=%s", env_redis));
+		env[0] = redis_env;
 	}
-	argv[argc] = NULL;
-	out_fd = mkstemp(out_path);
-	err_fd = mkstemp(err_path);
-	cr_assert(out_fd >= 0 && err_fd >= 0);
-	unlink(out_path);
-	unlink(err_path);
-
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		dup2(out_fd, STDOUT_FILENO);
-		dup2(err_fd, STDERR_FILENO);
-		if (env_redis != NULL)
-			setenv("PRICEWATCH_REDIS", env_redis, 1);
-		else
-			unsetenv("PRICEWATCH_REDIS");
-		if (columns != NULL)
-			setenv("COLUMNS", columns, 1);
-		else
-			unsetenv("COLUMNS");
-		execv(bin, argv);
-		_exit(127);
+	if (columns != NULL) {
+		cr_assert(pw_snprintf(cols, sizeof cols, "COLUMNS=%s", columns));
+		env[1] = cols;
 	}
-	cr_assert(waitpid(pid, &status, 0) == pid);
-	r->out = slurp_fd(out_fd);
-	r->err = slurp_fd(err_fd);
-	close(out_fd);
-	close(err_fd);
-	cr_assert(WIFEXITED(status), "pricewatch died (status %d): %s", status, r->err);
-	r->rc = WEXITSTATUS(status);
-	cr_assert_neq(r->rc, 127, "cannot run %s (set PW_TOP_BUILDDIR)", bin);
-}
-
-static void
-result_free(struct result *r)
-{
-	free(r->out);
-	free(r->err);
+	test_run(r, "pricewatch", NULL, env, args);
 }
 
 static char config_path[] = "/tmp/pw-cli-conf-XXXXXX";
@@ -184,7 +116,7 @@ iso(int64_t ms, char *buf)
 
 Test(cli, history_table)
 {
-	struct result r;
+	struct test_run r;
 	char t0[32], t2[32], t3[32], line[128];
 
 	PW(&r, "history", W1);
@@ -207,12 +139,12 @@ Test(cli, history_table)
 	/* The unchanged observation at T0+1h is not a change point. */
 	iso(T0 + HOUR, t0);
 	cr_expect(strstr(r.out, t0) == NULL, "out: %s", r.out);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, history_json)
 {
-	struct result r;
+	struct test_run r;
 	struct json_object *doc, *listing, *hist, *p, *v;
 	char t0[32];
 
@@ -255,12 +187,12 @@ Test(cli, history_json)
 	cr_assert(json_object_object_get_ex(p, "price_minor", &v));
 	cr_expect_eq(json_object_get_int64(v), 1899);
 	json_object_put(doc);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, history_csv)
 {
-	struct result r;
+	struct test_run r;
 	char t0[32], t2[32], expect[512];
 
 	PW(&r, "history", W1, "--csv");
@@ -273,12 +205,12 @@ Test(cli, history_csv)
 	    W1 ",%s,%lld,18.99,1899,USD,in_stock\r\n",
 	    t0, (long long)T0, t2, (long long)(T0 + 2 * DAY));
 	cr_expect(strncmp(r.out, expect, strlen(expect)) == 0, "out: %s", r.out);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, history_since_until)
 {
-	struct result r;
+	struct test_run r;
 	struct json_object *doc, *hist, *v;
 	char since[32], until[32];
 
@@ -294,7 +226,7 @@ Test(cli, history_since_until)
 	cr_assert(json_object_object_get_ex(json_object_array_get_idx(hist, 0), "time_ms", &v));
 	cr_expect_eq(json_object_get_int64(v), T0 + 2 * DAY);
 	json_object_put(doc);
-	result_free(&r);
+	test_run_free(&r);
 
 	/* A duration: the fixtures are in the past, so "1d" back from now holds none of them. */
 	PW(&r, "--json", "history", W1, "--since", "1d");
@@ -304,23 +236,23 @@ Test(cli, history_since_until)
 	cr_assert(json_object_object_get_ex(doc, "history", &hist));
 	cr_expect_eq(json_object_array_length(hist), 0);
 	json_object_put(doc);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, history_unknown_listing_exits_1)
 {
-	struct result r;
+	struct test_run r;
 
 	PW(&r, "history", "nope");
 	cr_expect_eq(r.rc, 1);
 	cr_expect_str_eq(r.err, "pricewatch: no listing 'nope' (see pricewatch listings)\n");
 	cr_expect_str_eq(r.out, "");
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, listings_table_and_source_filter)
 {
-	struct result r;
+	struct test_run r;
 
 	PW(&r, "listings");
 	cr_assert_eq(r.rc, 0, "err: %s", r.err);
@@ -329,18 +261,18 @@ Test(cli, listings_table_and_source_filter)
 	cr_expect(strstr(r.out, W1) != NULL && strstr(r.out, W1_TITLE) != NULL, "out: %s", r.out);
 	cr_expect(strstr(r.out, J1) != NULL && strstr(r.out, J1_TITLE) != NULL, "out: %s", r.out);
 	cr_expect(strstr(r.out, "18.99") != NULL && strstr(r.out, "1500") != NULL);
-	result_free(&r);
+	test_run_free(&r);
 
 	PW(&r, "listings", "--source", "market");
 	cr_assert_eq(r.rc, 0, "err: %s", r.err);
 	cr_expect(strstr(r.out, J1) != NULL);
 	cr_expect(strstr(r.out, W1) == NULL, "out: %s", r.out);
-	result_free(&r);
+	test_run_free(&r);
 
 	PW(&r, "listings", "--source", "nosuch");
 	cr_expect_eq(r.rc, 1);
 	cr_expect(strstr(r.err, "no listings of source 'nosuch'") != NULL, "err: %s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 /* Display width of one line, counting a UTF-8 sequence's lead byte; CJK here is all 3-byte, 2 columns. */
@@ -365,7 +297,7 @@ line_columns(const char *s, size_t len)
 Test(cli, listings_titles_clipped_to_terminal_width)
 {
 	const char *const args[] = { "-c", config_path, "--redis", redis.url, "listings", NULL };
-	struct result r;
+	struct test_run r;
 	size_t lines = 0;
 
 	run_pw(&r, NULL, "100", args);
@@ -381,14 +313,14 @@ Test(cli, listings_titles_clipped_to_terminal_width)
 	}
 	cr_expect_eq(lines, 3);
 	cr_expect(strstr(r.out, "\xe2\x80\xa6\n") != NULL, "long title cut with an ellipsis: %s", r.out);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, listings_csv_quotes_titles)
 {
 	static const char header[] = "id,source,price,price_minor,currency,availability,last_seen,"
 	    "last_seen_ms,title,url\r\n";
-	struct result r;
+	struct test_run r;
 
 	PW(&r, "--csv", "listings");
 	cr_assert_eq(r.rc, 0, "err: %s", r.err);
@@ -396,12 +328,12 @@ Test(cli, listings_csv_quotes_titles)
 	cr_expect(strstr(r.out, ",\"Widget, \"\"Pro\"\" 日本\",https://shop.example/w1\r\n") != NULL,
 	    "out: %s", r.out);
 	cr_expect(strstr(r.out, J1 ",market,1500,1500,JPY,in_stock,") != NULL, "out: %s", r.out);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, listings_json)
 {
-	struct result r;
+	struct test_run r;
 	struct json_object *doc, *arr, *v;
 
 	PW(&r, "listings", "--json");
@@ -418,36 +350,36 @@ Test(cli, listings_json)
 	cr_assert(json_object_object_get_ex(json_object_array_get_idx(arr, 1), "price_minor", &v));
 	cr_expect_eq(json_object_get_int64(v), 1899);
 	json_object_put(doc);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, redis_from_environment_and_option_precedence)
 {
 	const char *const env_only[] = { "-c", config_path, "listings", NULL };
 	const char *const opt_wins[] = { "-c", config_path, "--redis", redis.url, "listings", NULL };
-	struct result r;
+	struct test_run r;
 
 	run_pw(&r, redis.url, NULL, env_only);
 	cr_expect_eq(r.rc, 0, "err: %s", r.err);
 	cr_expect(strstr(r.out, W1) != NULL);
-	result_free(&r);
+	test_run_free(&r);
 
 	run_pw(&r, "unix:///nonexistent-pricewatch/redis.sock", NULL, opt_wins);
 	cr_expect_eq(r.rc, 0, "err: %s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 
 	run_pw(&r, "unix:///nonexistent-pricewatch/redis.sock", NULL, env_only);
 	cr_expect_eq(r.rc, 3);
 	cr_expect(strstr(r.err, "unix:///nonexistent-pricewatch/redis.sock") != NULL, "err: %s", r.err);
 	cr_expect(strstr(r.err, "$PRICEWATCH_REDIS") != NULL, "err: %s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, redis_url_from_config_file)
 {
 	char path[] = "/tmp/pw-cli-conf2-XXXXXX", text[512];
 	const char *const args[] = { "-c", path, "listings", NULL };
-	struct result r;
+	struct test_run r;
 	int fd = mkstemp(path);
 
 	cr_assert(fd >= 0);
@@ -458,12 +390,12 @@ Test(cli, redis_url_from_config_file)
 	unlink(path);
 	cr_expect_eq(r.rc, 0, "err: %s", r.err);
 	cr_expect(strstr(r.out, J1) != NULL, "out: %s", r.out);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, dead_redis_exits_3)
 {
-	struct result r;
+	struct test_run r;
 
 	/* The socket file is still there but nothing answers: the realistic "Redis went away". */
 	test_redis_kill(&redis);
@@ -473,23 +405,23 @@ Test(cli, dead_redis_exits_3)
 	cr_expect(strstr(r.err, redis.url) != NULL, "err names the URL: %s", r.err);
 	cr_expect(strstr(r.err, "--redis URL") != NULL, "err names the fix: %s", r.err);
 	cr_expect_str_eq(r.out, "");
-	result_free(&r);
+	test_run_free(&r);
 
 	PW(&r, "history", W1);
 	cr_expect_eq(r.rc, 3, "err: %s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(cli, usage_errors_exit_2_without_redis)
 {
-	struct result r;
+	struct test_run r;
 
 	PW(&r, "history");
 	cr_expect_eq(r.rc, 2);
 	cr_expect(strstr(r.err, "missing LISTING") != NULL, "err: %s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 
 	PW(&r, "nosuchcommand");
 	cr_expect_eq(r.rc, 2);
-	result_free(&r);
+	test_run_free(&r);
 }

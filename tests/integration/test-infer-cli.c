@@ -13,16 +13,12 @@
 
 #include "cli/npy.h"
 #include "common/util.h"
+#include "harness/run.h"
 #include "pricewatch/infer.h"
 
 #define NODE_TESTS "/usr/share/libonnx-testdata/data/node"
 
 /* Output of one run of the binary. */
-struct result {
-	int rc;
-	char *out, *err;
-};
-
 static char tmp[] = "/tmp/pw-infer-cli-XXXXXX";
 static char model[512], input[512], features[512];
 
@@ -50,81 +46,14 @@ teardown(void)
 
 TestSuite(infer_cli, .init = setup, .fini = teardown);
 
-static char *
-slurp_fd(int fd)
-{
-	char *buf = NULL;
-	size_t len = 0, cap = 0;
-	ssize_t n;
-
-	lseek(fd, 0, SEEK_SET);
-	for (;;) {
-		if (cap - len < 4096) {
-			cap = cap == 0 ? 8192 : cap * 2;
-			buf = xreallocarray(buf, cap, 1);
-		}
-		n = read(fd, buf + len, cap - len - 1);
-		if (n <= 0)
-			break;
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	return buf;
-}
-
 /* Runs $PW_TOP_BUILDDIR/pricewatch with args (NULL-terminated), in the temporary directory. */
 static void
-run_pw(struct result *r, const char *const *args)
+run_pw(struct test_run *r, const char *const *args)
 {
-	const char *top = getenv("PW_TOP_BUILDDIR");
-	char bin[1024], out_path[] = "/tmp/pw-icli-out-XXXXXX", err_path[] = "/tmp/pw-icli-err-XXXXXX";
-	char *argv[40], *cwd;
-	int out_fd, err_fd, status, argc = 0;
-	pid_t pid;
+	/* Two threads at most: the machine running the tests is shared. */
+	static const char *const env[] = { "OMP_NUM_THREADS=2", NULL };
 
-	cwd = getcwd(NULL, 0);
-	cr_assert_not_null(cwd);
-	cr_assert(pw_snprintf(bin, sizeof bin, "%s/pricewatch", top != NULL ? top : cwd));
-	free(cwd);
-	argv[argc++] = bin;
-	for (; args[argc - 1] != NULL; argc++) {
-		cr_assert(argc < 39);
-		argv[argc] = (char *)args[argc - 1];
-	}
-	argv[argc] = NULL;
-	out_fd = mkstemp(out_path);
-	err_fd = mkstemp(err_path);
-	cr_assert(out_fd >= 0 && err_fd >= 0);
-	unlink(out_path);
-	unlink(err_path);
-
-	pid = fork();
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		dup2(out_fd, STDOUT_FILENO);
-		dup2(err_fd, STDERR_FILENO);
-		if (chdir(tmp) != 0)
-			_exit(126);
-		/* Two threads at most: the machine running the tests is shared. */
-		setenv("OMP_NUM_THREADS", "2", 1);
-		execv(bin, argv);
-		_exit(127);
-	}
-	cr_assert(waitpid(pid, &status, 0) == pid);
-	r->out = slurp_fd(out_fd);
-	r->err = slurp_fd(err_fd);
-	close(out_fd);
-	close(err_fd);
-	cr_assert(WIFEXITED(status), "pricewatch died (status %d): %s", status, r->err);
-	r->rc = WEXITSTATUS(status);
-	cr_assert_neq(r->rc, 127, "cannot run %s (set PW_TOP_BUILDDIR)", bin);
-}
-
-static void
-result_free(struct result *r)
-{
-	free(r->out);
-	free(r->err);
+	test_run(r, "pricewatch", tmp, env, args);
 }
 
 static void
@@ -177,7 +106,7 @@ Test(infer_cli, bundled_model_matches_onnx_runtime)
 	char *dir = tmp_path("out"), *arg = xasprintf("input=%s", input), *f, *b;
 	const char *args[] = { "infer", "--model", model, "--input", arg, "--output-dir", dir, "--threads", "2", NULL };
 	infer_tensor got, want, b10;
-	struct result r;
+	struct test_run r;
 
 	run_pw(&r, args);
 	cr_assert_eq(r.rc, 0, "rc %d: %s", r.rc, r.err);
@@ -195,7 +124,7 @@ Test(infer_cli, bundled_model_matches_onnx_runtime)
 	infer_tensor_release(&got);
 	infer_tensor_release(&want);
 	infer_tensor_release(&b10);
-	result_free(&r);
+	test_run_free(&r);
 	free(f);
 	free(b);
 	free(dir);
@@ -226,7 +155,7 @@ node_test(const char *test)
 	infer_tensor got, want;
 	infer_error ierr;
 	infer_model *m;
-	struct result r;
+	struct test_run r;
 	size_t n_in, argc = 0;
 	int64_t n;
 
@@ -277,7 +206,7 @@ node_test(const char *test)
 	for (size_t i = 0; i < n_in; i++)
 		free(args_buf[i]);
 	infer_model_free(m);
-	result_free(&r);
+	test_run_free(&r);
 	free(outfile);
 	free(pb);
 	free(outdir);
@@ -301,20 +230,20 @@ Test(infer_cli, unknown_and_missing_inputs)
 	const char *a1[] = { "infer", "--model", model, "--input", wrong, NULL };
 	const char *a2[] = { "infer", "--model", model, NULL };
 	const char *a3[] = { "infer", "--input", bare, NULL };
-	struct result r;
+	struct test_run r;
 
 	run_pw(&r, a1);
 	cr_assert_eq(r.rc, 2);
 	cr_assert_not_null(strstr(r.err, "the model has no input 'image' (its inputs: input)"), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 	run_pw(&r, a2);
 	cr_assert_eq(r.rc, 2);
 	cr_assert_not_null(strstr(r.err, "no --input given"), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 	run_pw(&r, a3);
 	cr_assert_eq(r.rc, 2);
 	cr_assert_not_null(strstr(r.err, "--model FILE is required"), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 	free(wrong);
 	free(bare);
 }
@@ -324,7 +253,7 @@ Test(infer_cli, missing_second_input)
 	char *mpath = xasprintf("%s/test_add/model.onnx", NODE_TESTS), *x;
 	const int64_t dims[] = { 3, 4, 5 };
 	char *arg;
-	struct result r;
+	struct test_run r;
 
 	if (access(mpath, R_OK) != 0)
 		cr_skip_test("%s is not installed", mpath);
@@ -337,7 +266,7 @@ Test(infer_cli, missing_second_input)
 	}
 	cr_assert_eq(r.rc, 2);
 	cr_assert_not_null(strstr(r.err, "model input 'y' is not given (--input y=FILE.npy)"), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 	free(arg);
 	free(x);
 	free(mpath);
@@ -352,20 +281,20 @@ Test(infer_cli, wrong_shape_and_type)
 	infer_tensor it = { .dtype = INFER_DTYPE_INT64, .ndim = 1, .dims = { 2 }, .data = ints };
 	char err[512], *ip = tmp_path("ints.npy"), *iarg = xasprintf("input=%s", ip);
 	const char *args2[] = { "infer", "--model", model, "--input", iarg, NULL };
-	struct result r;
+	struct test_run r;
 
 	run_pw(&r, args);
 	cr_assert_eq(r.rc, 4);
 	cr_assert_not_null(strstr(r.err, "has shape (1, 3, 8, 8) but the model expects (?, 3, 224, 224)"),
 	    "%s", r.err);
 	cr_assert_not_null(strstr(r.err, p), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 
 	cr_assert(npy_write(ip, &it, err, sizeof err), "%s", err);
 	run_pw(&r, args2);
 	cr_assert_eq(r.rc, 4);
 	cr_assert_not_null(strstr(r.err, "wants float32"), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 	free(p);
 	free(arg);
 	free(ip);
@@ -380,7 +309,7 @@ Test(infer_cli, hostile_npy_is_refused)
 	static const char hdr[] = "{'descr': '<f4', 'fortran_order': False, 'shape': (1, 3, 224, 224), }";
 	FILE *f = fopen(p, "wb");
 	unsigned char pre[10] = { 0x93, 'N', 'U', 'M', 'P', 'Y', 1, 0, sizeof hdr - 1, 0 };
-	struct result r;
+	struct test_run r;
 
 	cr_assert_not_null(f);
 	fwrite(pre, 1, sizeof pre, f);
@@ -391,7 +320,7 @@ Test(infer_cli, hostile_npy_is_refused)
 	cr_assert_eq(r.rc, 4);
 	cr_assert_not_null(strstr(r.err, "truncated: shape (1, 3, 224, 224) needs 602112 bytes of data, "
 	    "the file has 4"), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 	free(p);
 	free(arg);
 }
@@ -402,7 +331,7 @@ Test(infer_cli, infer_bench_json)
 	const char *args[] = { "infer", "--model", model, "--threads", "1", "--input", arg, "--bench", "3",
 		"--warmup", "1", "--json", NULL };
 	struct json_object *doc, *v;
-	struct result r;
+	struct test_run r;
 
 	run_pw(&r, args);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
@@ -419,7 +348,7 @@ Test(infer_cli, infer_bench_json)
 	cr_assert_eq(json_object_get_type(json_object_object_get(json_object_array_get_idx(v, 0), "file")),
 	    json_type_null);
 	json_object_put(doc);
-	result_free(&r);
+	test_run_free(&r);
 	free(arg);
 }
 
@@ -430,7 +359,7 @@ Test(infer_cli, bench_json_has_the_kpis)
 		"--lifetime-years", "2", "--json", NULL };
 	struct json_object *doc, *v;
 	double ips, energy, hardware, total;
-	struct result r;
+	struct test_run r;
 
 	run_pw(&r, args);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
@@ -461,7 +390,7 @@ Test(infer_cli, bench_json_has_the_kpis)
 	cr_assert_lt(fabs(hardware - 1000.0 / ips * 1000 / (2 * 365.25 * 86400)), 1e-6);
 	cr_assert_lt(fabs(total - (energy + hardware)), 1.5e-6);
 	json_object_put(doc);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(infer_cli, bench_usage_errors)
@@ -469,19 +398,19 @@ Test(infer_cli, bench_usage_errors)
 	const char *a1[] = { "bench", "--kwh-price", "0x10", NULL };
 	const char *a2[] = { "bench", "--lifetime-years", "0", NULL };
 	const char *a3[] = { "bench", "--model", model, "--batch", "0", NULL };
-	struct result r;
+	struct test_run r;
 
 	run_pw(&r, a1);
 	cr_assert_eq(r.rc, 2);
 	cr_assert_not_null(strstr(r.err, "--kwh-price '0x10' is not a decimal"), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 	run_pw(&r, a2);
 	cr_assert_eq(r.rc, 2);
-	result_free(&r);
+	test_run_free(&r);
 	run_pw(&r, a3);
 	cr_assert_eq(r.rc, 2);
 	cr_assert_not_null(strstr(r.err, "--batch '0' is not 1..4096"), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 }
 
 Test(infer_cli, embed_json_is_normalised)
@@ -492,7 +421,7 @@ Test(infer_cli, embed_json_is_normalised)
 	struct json_object *doc, *item, *emb, *v;
 	float got[1280];
 	double norm = 0;
-	struct result r;
+	struct test_run r;
 
 	/* The same image without its batch dimension: embed adds it. */
 	load(input, &in);
@@ -523,7 +452,7 @@ Test(infer_cli, embed_json_is_normalised)
 	}
 	infer_tensor_release(&want);
 	json_object_put(doc);
-	result_free(&r);
+	test_run_free(&r);
 	free(chw);
 }
 
@@ -533,7 +462,7 @@ Test(infer_cli, embed_refuses_images_for_now)
 	const char *args[] = { "embed", "--model", model, jpg, NULL };
 	const char *help[] = { "embed", "--help", NULL };
 	FILE *f = fopen(jpg, "wb");
-	struct result r;
+	struct test_run r;
 
 	cr_assert_not_null(f);
 	fputs("\xff\xd8\xff\xe0 not really a jpeg", f);
@@ -541,11 +470,11 @@ Test(infer_cli, embed_refuses_images_for_now)
 	run_pw(&r, args);
 	cr_assert_eq(r.rc, 4);
 	cr_assert_not_null(strstr(r.err, "embed reads only .npy tensors for now"), "%s", r.err);
-	result_free(&r);
+	test_run_free(&r);
 	run_pw(&r, help);
 	cr_assert_eq(r.rc, 0);
 	cr_assert_not_null(strstr(r.out, "only .npy\ntensors are accepted"), "%s", r.out);
-	result_free(&r);
+	test_run_free(&r);
 	free(jpg);
 }
 
@@ -556,7 +485,7 @@ Test(infer_cli, reference_backend_plugin)
 	char *arg = xasprintf("input=%s", input), *f = tmp_path("ref/features.npy");
 	const char *args[] = { "infer", "--model", model, "--backend", "reference,cpu", "--input", arg, "-o", dir, NULL };
 	infer_tensor got, want;
-	struct result r;
+	struct test_run r;
 
 	so = xasprintf("%s/pw-backend-reference.so", plugdir);
 	if (access(so, R_OK) != 0)
@@ -570,7 +499,7 @@ Test(infer_cli, reference_backend_plugin)
 	cr_assert_geq(cosine(got.data, want.data, 1280), 0.9999);
 	infer_tensor_release(&got);
 	infer_tensor_release(&want);
-	result_free(&r);
+	test_run_free(&r);
 	free(plugdir);
 	free(so);
 	free(dir);
@@ -582,7 +511,7 @@ Test(infer_cli, bench_text_names_the_costs)
 {
 	const char *args[] = { "bench", "--model", model, "--threads", "1", "--runs", "2", "--warmup", "0",
 		"--currency", "JPY", NULL };
-	struct result r;
+	struct test_run r;
 
 	run_pw(&r, args);
 	cr_assert_eq(r.rc, 0, "%s", r.err);
@@ -591,5 +520,5 @@ Test(infer_cli, bench_text_names_the_costs)
 	cr_assert_not_null(strstr(r.out, "at 0.1500 JPY/kWh, hardware 0.000000 (0.00 JPY over 3.00 years)"),
 	    "%s", r.out);
 	cr_assert_not_null(strstr(r.out, "1 thread, batch 1, 2 runs after 0 warm-up"), "%s", r.out);
-	result_free(&r);
+	test_run_free(&r);
 }
