@@ -20,7 +20,7 @@ pricewatch_LDADD = $(PW_CLI_LIBS)
 # Integration: the built pricewatch binary against a real redis-server filled through store_record.
 check_PROGRAMS += tests/unit/cli_test tests/integration/cli_test
 TESTS += tests/unit/cli_test tests/integration/cli_test
-tests_unit_cli_test_SOURCES = tests/unit/test-cli.c
+tests_unit_cli_test_SOURCES = tests/unit/test-cli.c tests/harness/cli-run.c tests/harness/cli-run.h
 tests_unit_cli_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_cli_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
 tests_integration_cli_test_SOURCES = tests/integration/test-cli.c
@@ -48,16 +48,16 @@ PW_CLI_LIBS += $(PW_ALERT_LIBS)
 # The shared input reader; "no data yet" without a URL or a state dir.
 check_PROGRAMS += tests/unit/cli_input_test
 TESTS += tests/unit/cli_input_test
-tests_unit_cli_input_test_SOURCES = tests/unit/test-cli-input.c
+tests_unit_cli_input_test_SOURCES = tests/unit/test-cli-input.c tests/harness/cli-run.c tests/harness/cli-run.h
 tests_unit_cli_input_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_cli_input_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
 
 # status and alerts against a real redis-server filled through the store, jobs and alert queue APIs.
 check_PROGRAMS += tests/integration/cli_status_test tests/integration/cli_alerts_test
 TESTS += tests/integration/cli_status_test tests/integration/cli_alerts_test
-tests_integration_cli_status_test_SOURCES = tests/integration/test-cli-status.c
+tests_integration_cli_status_test_SOURCES = tests/integration/test-cli-status.c tests/harness/cli-run.c tests/harness/cli-run.h
 tests_integration_cli_status_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
 tests_integration_cli_status_test_LDADD = $(PW_TEST_LIBS) $(PW_CLI_LIBS) $(CRITERION_LIBS)
-tests_integration_cli_alerts_test_SOURCES = tests/integration/test-cli-alerts.c
+tests_integration_cli_alerts_test_SOURCES = tests/integration/test-cli-alerts.c tests/harness/cli-run.c tests/harness/cli-run.h
 tests_integration_cli_alerts_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS)
 tests_integration_cli_alerts_test_LDADD = $(PW_TEST_LIBS) $(PW_CLI_LIBS) $(CRITERION_LIBS)

@@ -51,7 +51,7 @@ tests_integration_retry_test_LDADD = $(PW_TEST_LIBS) $(PW_CRAWL_LIBS) $(CRITERIO
 # "pricewatch robots" through cli_run (the command lives in src/cli/cmd-robots.c).
 check_PROGRAMS += tests/unit/robots_cli_test
 TESTS += tests/unit/robots_cli_test
-tests_unit_robots_cli_test_SOURCES = tests/unit/test-robots-cli.c
+tests_unit_robots_cli_test_SOURCES = tests/unit/test-robots-cli.c tests/harness/cli-run.c tests/harness/cli-run.h
 tests_unit_robots_cli_test_CFLAGS = $(AM_CFLAGS) $(JSONC_CFLAGS) $(CRITERION_CFLAGS)
 tests_unit_robots_cli_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
 

@@ -48,6 +48,6 @@ EXTRA_DIST += tests/fuzz/fuzz-price.c tests/fuzz/fuzz-extract.c tests/fuzz/corpu
 # "pricewatch extract" through cli_run (src/cli/cmd-extract.c) on the fixture pages.
 check_PROGRAMS += tests/unit/extract_cli_test
 TESTS += tests/unit/extract_cli_test
-tests_unit_extract_cli_test_SOURCES = tests/unit/test-extract-cli.c
+tests_unit_extract_cli_test_SOURCES = tests/unit/test-extract-cli.c tests/harness/cli-run.c tests/harness/cli-run.h
 tests_unit_extract_cli_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_extract_cli_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)

@@ -9,6 +9,7 @@
 
 #include "alert/queue.h"
 #include "cli/cli.h"
+#include "harness/cli-run.h"
 #include "common/util.h"
 #include "harness/redis.h"
 #include "store/store.h"
@@ -57,17 +58,11 @@ static int
 pw(char **out, char **err, const char *a1, const char *a2, const char *a3)
 {
 	const char *argv[] = { "pricewatch", "-c", conf, "--redis", redis.url, a1, a2, a3, NULL };
-	size_t olen = 0, elen = 0;
-	FILE *fo = open_memstream(out, &olen), *fe = open_memstream(err, &elen);
-	int argc = 6, rc;
+	int argc = 6;
 
 	if (a2 != NULL)
 		argc = a3 != NULL ? 8 : 7;
-	cr_assert(fo != NULL && fe != NULL);
-	rc = cli_run(argc, (char **)argv, fo, fe);
-	fclose(fo);
-	fclose(fe);
-	return rc;
+	return test_cli_run(argc, argv, out, err, NULL);
 }
 
 /* Appends one alert to pw:alerts through alert_commit; returns its idempotency key in key. */

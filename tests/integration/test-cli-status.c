@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "harness/cli-run.h"
 #include "common/util.h"
 #include "harness/redis.h"
 #include "store/jobs.h"
@@ -66,15 +67,8 @@ static int
 pw(char **out, char **err, const char *a1, const char *a2)
 {
 	const char *argv[] = { "pricewatch", "-c", conf, "--redis", redis.url, a1, a2, NULL };
-	size_t olen = 0, elen = 0;
-	FILE *fo = open_memstream(out, &olen), *fe = open_memstream(err, &elen);
-	int argc = a2 != NULL ? 7 : 6, rc;
 
-	cr_assert(fo != NULL && fe != NULL);
-	rc = cli_run(argc, (char **)argv, fo, fe);
-	fclose(fo);
-	fclose(fe);
-	return rc;
+	return test_cli_run(a2 != NULL ? 7 : 6, argv, out, err, NULL);
 }
 
 /* Sources "alpha" (crawled fine, has a job claimed by a daemon), "beta" (failing twice), "gamma"

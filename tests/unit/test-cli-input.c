@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "harness/cli-run.h"
 #include "common/util.h"
 
 static char dir[] = "/tmp/pw-cli-input-XXXXXX";
@@ -153,15 +154,7 @@ Test(cli_input, directory_is_an_error)
 static int
 run_cli(int argc, const char **argv, char **out, char **err)
 {
-	size_t olen = 0, elen = 0;
-	FILE *fo = open_memstream(out, &olen), *fe = open_memstream(err, &elen);
-	int rc;
-
-	cr_assert(fo != NULL && fe != NULL);
-	rc = cli_run(argc, (char **)argv, fo, fe);
-	fclose(fo);
-	fclose(fe);
-	return rc;
+	return test_cli_run(argc, argv, out, err, NULL);
 }
 
 /* No URL and no state dir: say so, exit 1, and create nothing (no empty store, no redis-server). */

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "harness/cli-run.h"
 #include "common/util.h"
 
 /* Output of one cli_run, captured through memory streams. */
@@ -22,18 +23,12 @@ static void
 run_cli(struct run *r, int argc, const char *const *args)
 {
 	char *argv[32];
-	FILE *out, *err;
 
 	cr_assert(argc < 32);
 	for (int i = 0; i < argc; i++)
 		argv[i] = (char *)args[i];
 	argv[argc] = NULL;
-	out = open_memstream(&r->out, &r->out_len);
-	err = open_memstream(&r->err, &r->err_len);
-	cr_assert(out != NULL && err != NULL);
-	r->rc = cli_run(argc, argv, out, err);
-	fclose(out);
-	fclose(err);
+	r->rc = test_cli_run(argc, (const char *const *)argv, &r->out, &r->err, &r->out_len);
 }
 
 static void

@@ -10,6 +10,7 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
+#include "harness/cli-run.h"
 #include "common/util.h"
 
 struct run {
@@ -21,15 +22,8 @@ struct run {
 static void
 run_cli(struct run *r, int argc, char **argv)
 {
-	FILE *out, *err;
-
 	memset(r, 0, sizeof *r);
-	out = open_memstream(&r->out, &r->out_len);
-	err = open_memstream(&r->err, &r->err_len);
-	cr_assert(out != NULL && err != NULL);
-	r->rc = cli_run(argc, argv, out, err);
-	fclose(out);
-	fclose(err);
+	r->rc = test_cli_run(argc, (const char *const *)argv, &r->out, &r->err, &r->out_len);
 }
 
 static void
