@@ -4,6 +4,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <regex.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,7 @@ enum section {
 	SEC_DAEMON,
 	SEC_CRAWL,
 	SEC_INFERENCE,
+	SEC_MATCH,
 	SEC_SOURCE,
 	SEC_NOTIFIER,
 	SEC_RULE,
@@ -364,8 +367,18 @@ daemon_key(struct loader *ld, const char *key, const char *value)
 		return inline_secret(ld, "daemon", key);
 	if (strcmp(key, "admin-token-file") == 0)
 		return set_secret_file(ld, "daemon", key, value, &d->admin_token_file, &d->admin_token);
+	if (strcmp(key, "log-file") == 0) {
+		set_string(&d->log_file, value, true);
+		if (d->log_file != NULL && d->log_file[0] != '/') {
+			char *abs = resolve_path(ld, d->log_file);
+
+			free(d->log_file);
+			d->log_file = abs;
+		}
+		return true;
+	}
 	return unknown_key(ld, "daemon", key, "state-dir, pid-file, log-level, syslog, admin-listen, "
-	    "admin-token-file");
+	    "admin-token-file, log-file");
 }
 
 static bool
@@ -403,8 +416,35 @@ crawl_key(struct loader *ld, const char *key, const char *value)
 		return set_bool(ld, "crawl", key, value, &c->respect_robots);
 	if (strcmp(key, "job-timeout") == 0)
 		return set_duration(ld, "crawl", key, value, false, &c->job_timeout_ms);
+	if (strcmp(key, "max-connections-per-host") == 0)
+		return set_int(ld, "crawl", key, value, 1, 256, &c->max_per_host);
+	if (strcmp(key, "robots-ttl") == 0)
+		return set_duration(ld, "crawl", key, value, false, &c->robots_ttl_ms);
+	if (strcmp(key, "retries") == 0)
+		return set_int(ld, "crawl", key, value, 0, 20, &c->retries);
+	if (strcmp(key, "retry-delay") == 0)
+		return set_duration(ld, "crawl", key, value, false, &c->retry_delay_ms);
+	if (strcmp(key, "retry-max-delay") == 0)
+		return set_duration(ld, "crawl", key, value, false, &c->retry_max_delay_ms);
+	if (strcmp(key, "low-speed-limit") == 0) {
+		if (!parse_size(value, &c->low_speed_limit))
+			return fail(ld, ld->lineno, "[crawl] low-speed-limit: bad size '%s': expected "
+			    "bytes per second with an optional unit B, kB, KiB, such as 100B; 0 turns it off",
+			    value);
+		return true;
+	}
+	if (strcmp(key, "low-speed-time") == 0)
+		return set_duration(ld, "crawl", key, value, false, &c->low_speed_time_ms);
+	if (strcmp(key, "max-image-size") == 0) {
+		if (!parse_size(value, &c->max_image_body) || c->max_image_body == 0)
+			return fail(ld, ld->lineno, "[crawl] max-image-size: bad size '%s': expected a "
+			    "positive number of bytes with an optional unit, such as 10MiB", value);
+		return true;
+	}
 	return unknown_key(ld, "crawl", key, "user-agent, interval, connect-timeout, timeout, "
-	    "max-body, max-redirects, concurrency, per-host-delay, respect-robots, job-timeout");
+	    "max-body, max-redirects, concurrency, per-host-delay, max-connections-per-host, "
+	    "respect-robots, robots-ttl, retries, retry-delay, retry-max-delay, low-speed-limit, "
+	    "low-speed-time, max-image-size, job-timeout");
 }
 
 static bool
@@ -425,7 +465,66 @@ inference_key(struct loader *ld, const char *key, const char *value)
 	}
 	if (strcmp(key, "threads") == 0)
 		return set_int(ld, "inference", key, value, 0, 4096, &in->threads);
-	return unknown_key(ld, "inference", key, "model, backend, threads");
+	if (strcmp(key, "plugin-dir") == 0) {
+		free(in->plugin_dir);
+		in->plugin_dir = *value == '\0' ? NULL : resolve_path(ld, value);
+		return true;
+	}
+	return unknown_key(ld, "inference", key, "model, backend, threads, plugin-dir");
+}
+
+/* Checks a score text "0.8" / "1" / "0.75": a decimal in [0, 1]. */
+static bool
+unit_score_text(const char *text)
+{
+	const char *p = text;
+
+	if (*p == '1') {
+		p++;
+		if (*p == '.')
+			for (p++; *p == '0'; p++)
+				;
+		return *p == '\0';
+	}
+	if (*p != '0')
+		return false;
+	p++;
+	if (*p == '\0')
+		return true;
+	if (*p != '.' || p[1] == '\0')
+		return false;
+	for (p++; *p != '\0'; p++)
+		if (!isdigit((unsigned char)*p))
+			return false;
+	return true;
+}
+
+static bool
+match_key(struct loader *ld, const char *key, const char *value)
+{
+	struct config_match *m = &ld->cfg->match;
+
+	if (strcmp(key, "enabled") == 0)
+		return set_bool(ld, "match", key, value, &m->enabled);
+	if (strcmp(key, "threshold") == 0) {
+		if (!unit_score_text(value))
+			return fail(ld, ld->lineno, "[match] threshold: bad score '%s': expected a "
+			    "decimal between 0 and 1, such as 0.8", value);
+		set_string(&m->threshold, value, false);
+		return true;
+	}
+	if (strcmp(key, "top-k") == 0)
+		return set_int(ld, "match", key, value, 1, 1000, &m->top_k);
+	if (strcmp(key, "min-image-size") == 0)
+		return set_int(ld, "match", key, value, 1, 65536, &m->min_image_px);
+	if (strcmp(key, "max-image-pixels") == 0)
+		return set_int(ld, "match", key, value, 1, (int64_t)1 << 32, &m->max_image_pixels);
+	if (strcmp(key, "embedding-output") == 0) {
+		set_string(&m->embedding_output, value, true);
+		return true;
+	}
+	return unknown_key(ld, "match", key, "enabled, threshold, top-k, min-image-size, "
+	    "max-image-pixels, embedding-output");
 }
 
 static bool
@@ -438,6 +537,31 @@ add_source_url(struct loader *ld, const char *url)
 		return fail(ld, ld->lineno, "[source \"%s\"] url: invalid URL scheme in '%s': "
 		    "expected an http://, https:// or file:// URL", s->name, url);
 	list_append(&s->urls, &s->n_urls, url);
+	return true;
+}
+
+static bool
+add_source_sitemap(struct loader *ld, const char *url)
+{
+	static const char *const schemes[] = { "http", "https", "file" };
+	struct config_source *s = cur_source(ld);
+
+	if (!url_has_scheme(url, schemes, 3))
+		return fail(ld, ld->lineno, "[source \"%s\"] sitemap: invalid URL scheme in '%s': "
+		    "expected an http://, https:// or file:// URL", s->name, url);
+	list_append(&s->sitemaps, &s->n_sitemaps, url);
+	return true;
+}
+
+static bool
+add_source_tag(struct loader *ld, const char *tag)
+{
+	struct config_source *s = cur_source(ld);
+
+	if (!valid_name(tag))
+		return fail(ld, ld->lineno, "[source \"%s\"] tags: bad tag '%s': expected 1 to %d "
+		    "characters from A-Z a-z 0-9 _ . -", s->name, tag, NAME_MAX_LEN);
+	list_append(&s->tags, &s->n_tags, tag);
 	return true;
 }
 
@@ -467,7 +591,109 @@ source_key(struct loader *ld, const char *key, const char *value)
 	}
 	if (strcmp(key, "enabled") == 0)
 		return set_bool(ld, sec, key, value, &s->enabled);
-	return unknown_key(ld, sec, key, "url, interval, currency, enabled");
+	if (strcmp(key, "sitemap") == 0) {
+		if (!split_list(ld, value, add_source_sitemap, &added))
+			return false;
+		if (added == 0)
+			return fail(ld, ld->lineno, "[%s] sitemap: empty: expected one or more URLs", sec);
+		return true;
+	}
+	if (strcmp(key, "sitemap-filter") == 0) {
+		regex_t re;
+		int rc = regcomp(&re, value, REG_EXTENDED | REG_NOSUB);
+
+		if (rc != 0) {
+			char why[128];
+
+			regerror(rc, &re, why, sizeof(why));
+			return fail(ld, ld->lineno, "[%s] sitemap-filter: bad regular expression '%s': %s",
+			    sec, value, why);
+		}
+		regfree(&re);
+		set_string(&s->sitemap_filter, value, true);
+		return true;
+	}
+	if (strcmp(key, "next-page") == 0) {
+		set_string(&s->next_page, value, true);
+		return true;
+	}
+	if (strcmp(key, "max-pages") == 0)
+		return set_int(ld, sec, key, value, 1, 1000000, &s->max_pages);
+	if (strcmp(key, "allow-private") == 0)
+		return set_bool(ld, sec, key, value, &s->allow_private);
+	if (strcmp(key, "proxy") == 0) {
+		static const char *const schemes[] = { "http", "https", "socks4", "socks4a", "socks5",
+			"socks5h" };
+
+		if (*value != '\0' && !url_has_scheme(value, schemes, 6))
+			return fail(ld, ld->lineno, "[%s] proxy: invalid proxy URL '%s': expected "
+			    "http://, https://, socks4://, socks5:// or socks5h://HOST:PORT", sec, value);
+		set_string(&s->proxy, value, true);
+		return true;
+	}
+	if (strcmp(key, "user-agent") == 0) {
+		set_string(&s->user_agent, value, true);
+		return true;
+	}
+	if (strcmp(key, "header") == 0) {
+		const char *colon = strchr(value, ':');
+
+		if (colon == NULL || colon == value || strcspn(value, " \t") < (size_t)(colon - value))
+			return fail(ld, ld->lineno, "[%s] header: bad header '%s': expected 'Name: value'",
+			    sec, value);
+		list_append(&s->headers, &s->n_headers, value);
+		return true;
+	}
+	if (strcmp(key, "cookie-file") == 0) {
+		free(s->cookie_file);
+		s->cookie_file = *value == '\0' ? NULL : resolve_path(ld, value);
+		return true;
+	}
+	if (strcmp(key, "decimal-separator") == 0) {
+		if ((value[0] != ',' && value[0] != '.') || value[1] != '\0')
+			return fail(ld, ld->lineno, "[%s] decimal-separator: bad separator '%s': "
+			    "expected , or .", sec, value);
+		s->decimal_separator = value[0];
+		return true;
+	}
+	if (strcmp(key, "tags") == 0)
+		return split_list(ld, value, add_source_tag, &added);
+	if (strcmp(key, "per-host-delay") == 0)
+		return set_duration(ld, sec, key, value, true, &s->per_host_delay_ms);
+	{
+		static const struct { const char *key; size_t off; } xp[] = {
+			{ "item-xpath", offsetof(struct config_xpath, item) },
+			{ "title-xpath", offsetof(struct config_xpath, title) },
+			{ "price-xpath", offsetof(struct config_xpath, price) },
+			{ "list-price-xpath", offsetof(struct config_xpath, list_price) },
+			{ "currency-xpath", offsetof(struct config_xpath, currency) },
+			{ "availability-xpath", offsetof(struct config_xpath, availability) },
+			{ "sku-xpath", offsetof(struct config_xpath, sku) },
+			{ "gtin-xpath", offsetof(struct config_xpath, gtin) },
+			{ "mpn-xpath", offsetof(struct config_xpath, mpn) },
+			{ "brand-xpath", offsetof(struct config_xpath, brand) },
+			{ "image-xpath", offsetof(struct config_xpath, image) },
+			{ "url-xpath", offsetof(struct config_xpath, url) },
+			{ "seller-xpath", offsetof(struct config_xpath, seller) },
+		};
+
+		for (size_t i = 0; i < sizeof(xp) / sizeof(xp[0]); i++) {
+			if (strcmp(key, xp[i].key) != 0)
+				continue;
+			if (*value == '\0')
+				return fail(ld, ld->lineno, "[%s] %s: empty: expected an XPath expression",
+				    sec, key);
+			set_string((char **)((char *)&s->xpath + xp[i].off), value, false);
+			if (s->xpath.line == 0)
+				s->xpath.line = ld->lineno;
+			return true;
+		}
+	}
+	return unknown_key(ld, sec, key, "url, interval, currency, enabled, sitemap, sitemap-filter, "
+	    "next-page, max-pages, allow-private, proxy, user-agent, header, cookie-file, "
+	    "decimal-separator, tags, per-host-delay, item-xpath, title-xpath, price-xpath, "
+	    "list-price-xpath, currency-xpath, availability-xpath, sku-xpath, gtin-xpath, mpn-xpath, "
+	    "brand-xpath, image-xpath, url-xpath, seller-xpath");
 }
 
 static bool
@@ -519,7 +745,40 @@ notifier_key(struct loader *ld, const char *key, const char *value)
 			return fail(ld, ld->lineno, "[%s] to: empty: expected one or more addresses", sec);
 		return true;
 	}
-	return unknown_key(ld, sec, key, "type, url, secret-file, to");
+	if (strcmp(key, "format") == 0) {
+		static const char *const formats[] = { "generic", "slack", "discord", "teams" };
+
+		for (size_t i = 0; i < 4; i++)
+			if (strcmp(value, formats[i]) == 0) {
+				set_string(&n->format, value, false);
+				return true;
+			}
+		return fail(ld, ld->lineno, "[%s] format: unknown format '%s': expected generic, "
+		    "slack, discord or teams", sec, value);
+	}
+	if (strcmp(key, "from") == 0) {
+		const char *at = strchr(value, '@');
+
+		if (at == NULL || at == value || at[1] == '\0')
+			return fail(ld, ld->lineno, "[%s] from: bad address '%s': expected user@domain",
+			    sec, value);
+		set_string(&n->from, value, false);
+		return true;
+	}
+	if (strcmp(key, "user") == 0) {
+		set_string(&n->user, value, true);
+		return true;
+	}
+	if (strcmp(key, "password") == 0)
+		return inline_secret(ld, sec, key);
+	if (strcmp(key, "password-file") == 0)
+		return set_secret_file(ld, sec, key, value, &n->password_file, &n->password);
+	if (strcmp(key, "digest") == 0)
+		return set_duration(ld, sec, key, value, true, &n->digest_ms);
+	if (strcmp(key, "timeout") == 0)
+		return set_duration(ld, sec, key, value, false, &n->timeout_ms);
+	return unknown_key(ld, sec, key, "type, url, secret-file, to, format, from, user, "
+	    "password-file, digest, timeout");
 }
 
 /*
@@ -659,6 +918,7 @@ handle_key(void *user, const char *section, const char *name, const char *value)
 	case SEC_DAEMON: return daemon_key(ld, name, value);
 	case SEC_CRAWL: return crawl_key(ld, name, value);
 	case SEC_INFERENCE: return inference_key(ld, name, value);
+	case SEC_MATCH: return match_key(ld, name, value);
 	case SEC_SOURCE: return source_key(ld, name, value);
 	case SEC_NOTIFIER: return notifier_key(ld, name, value);
 	case SEC_RULE: return rule_key(ld, name, value);
@@ -776,6 +1036,8 @@ open_named(struct loader *ld, enum section sec, const char *type, const char *re
 		memset(s, 0, sizeof(*s));
 		s->name = xstrdup(name);
 		s->enabled = true;
+		s->max_pages = 1000;
+		s->per_host_delay_ms = -1;
 		s->line = ld->lineno;
 		break;
 	}
@@ -786,6 +1048,8 @@ open_named(struct loader *ld, enum section sec, const char *type, const char *re
 		n = &c->notifiers[c->n_notifiers++];
 		memset(n, 0, sizeof(*n));
 		n->name = xstrdup(name);
+		n->format = xstrdup("generic");
+		n->timeout_ms = 10 * 1000;
 		n->line = ld->lineno;
 		break;
 	}
@@ -819,6 +1083,7 @@ open_section(struct loader *ld, const char *start)
 		{ "daemon", SEC_DAEMON, false },
 		{ "crawl", SEC_CRAWL, false },
 		{ "inference", SEC_INFERENCE, false },
+		{ "match", SEC_MATCH, false },
 		{ "source", SEC_SOURCE, true },
 		{ "notifier", SEC_NOTIFIER, true },
 		{ "rule", SEC_RULE, true },
@@ -860,7 +1125,7 @@ open_section(struct loader *ld, const char *start)
 		return true;
 	}
 	return fail(ld, ld->lineno, "unknown section [%s]: expected [redis], [daemon], [crawl], "
-	    "[inference], [source \"NAME\"], [notifier \"NAME\"] or [rule \"NAME\"]", header);
+	    "[inference], [match], [source \"NAME\"], [notifier \"NAME\"] or [rule \"NAME\"]", header);
 }
 
 /*
@@ -953,6 +1218,20 @@ config_defaults(struct config *cfg)
 	cfg->crawl.concurrency = 8;
 	cfg->crawl.per_host_delay_ms = 1000;
 	cfg->crawl.respect_robots = true;
+	cfg->crawl.max_per_host = 2;
+	cfg->crawl.robots_ttl_ms = 24 * 3600 * 1000LL;
+	cfg->crawl.retries = 3;
+	cfg->crawl.retry_delay_ms = 1000;
+	cfg->crawl.retry_max_delay_ms = 5 * 60 * 1000;
+	cfg->crawl.low_speed_limit = 100;
+	cfg->crawl.low_speed_time_ms = 30 * 1000;
+	cfg->crawl.max_image_body = 10 * 1024 * 1024;
+
+	cfg->match.enabled = true;
+	cfg->match.threshold = xstrdup("0.80");
+	cfg->match.top_k = 5;
+	cfg->match.min_image_px = 128;
+	cfg->match.max_image_pixels = 40 * 1000 * 1000;
 
 	cfg->inference.backend = xstrdup("auto");
 	cfg->inference.threads = 0;
@@ -1069,15 +1348,42 @@ config_free(struct config *cfg)
 	free(cfg->daemon.admin_listen);
 	secret_free(cfg->daemon.admin_token);
 	free(cfg->daemon.admin_token_file);
+	free(cfg->daemon.log_file);
 
 	free(cfg->crawl.user_agent);
 	free(cfg->inference.model);
 	free(cfg->inference.backend);
+	free(cfg->inference.plugin_dir);
+	free(cfg->match.threshold);
+	free(cfg->match.embedding_output);
 
 	for (size_t i = 0; i < cfg->n_sources; i++) {
 		free(cfg->sources[i].name);
 		list_free(cfg->sources[i].urls, cfg->sources[i].n_urls);
-		free(cfg->sources[i].currency);
+		struct config_source *s = &cfg->sources[i];
+
+		free(s->currency);
+		list_free(s->sitemaps, s->n_sitemaps);
+		free(s->sitemap_filter);
+		free(s->next_page);
+		free(s->proxy);
+		free(s->user_agent);
+		list_free(s->headers, s->n_headers);
+		free(s->cookie_file);
+		list_free(s->tags, s->n_tags);
+		free(s->xpath.item);
+		free(s->xpath.title);
+		free(s->xpath.price);
+		free(s->xpath.list_price);
+		free(s->xpath.currency);
+		free(s->xpath.availability);
+		free(s->xpath.sku);
+		free(s->xpath.gtin);
+		free(s->xpath.mpn);
+		free(s->xpath.brand);
+		free(s->xpath.image);
+		free(s->xpath.url);
+		free(s->xpath.seller);
 	}
 	free(cfg->sources);
 
@@ -1090,6 +1396,11 @@ config_free(struct config *cfg)
 		secret_free(n->secret);
 		free(n->secret_file);
 		list_free(n->to, n->n_to);
+		free(n->format);
+		free(n->from);
+		free(n->user);
+		secret_free(n->password);
+		free(n->password_file);
 	}
 	free(cfg->notifiers);
 

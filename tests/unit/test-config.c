@@ -402,3 +402,72 @@ Test(config, relative_secret_resolves_against_config_dir)
 	free(path);
 	free(rel);
 }
+
+Test(config, crawl_source_match_and_notifier_extensions)
+{
+	char *path = temp_conf(
+	    "[crawl]\nmax-connections-per-host = 4\nrobots-ttl = 2h\nretries = 5\nretry-delay = 250ms\n"
+	    "retry-max-delay = 1m\nlow-speed-limit = 1KiB\nlow-speed-time = 10s\nmax-image-size = 2MiB\n"
+	    "[match]\nthreshold = 0.65\ntop-k = 3\nmin-image-size = 96\nembedding-output = block_10\n"
+	    "[source \"s\"]\nurl = https://s.example/c?page={1..3}\nsitemap = https://s.example/sitemap.xml.gz\n"
+	    "sitemap-filter = /product/[0-9]+$\nnext-page = //a[@rel='next']/@href\nmax-pages = 50\n"
+	    "allow-private = yes\nproxy = socks5h://127.0.0.1:1080\nheader = Accept-Language: de-CH\n"
+	    "header = X-Shop: 1\ndecimal-separator = ,\ntags = tools, kitchen\nper-host-delay = 0\n"
+	    "item-xpath = //li[@class='product']\nprice-xpath = .//span[@class='price']\n"
+	    "[notifier \"slack\"]\ntype = webhook\nurl = https://hooks.example/x\nformat = slack\n"
+	    "[notifier \"mail\"]\ntype = email\nurl = smtp://127.0.0.1:2525\nto = a@b.example\n"
+	    "from = pw@shop.example\ndigest = 15m\ntimeout = 3s\n");
+	struct config cfg;
+	char err[1024];
+	const struct config_source *s;
+
+	cr_assert(config_load(&cfg, path, err, sizeof(err)), "%s", err);
+	cr_expect_eq(cfg.crawl.max_per_host, 4);
+	cr_expect_eq(cfg.crawl.robots_ttl_ms, 2 * 3600 * 1000LL);
+	cr_expect_eq(cfg.crawl.retries, 5);
+	cr_expect_eq(cfg.crawl.retry_delay_ms, 250);
+	cr_expect_eq(cfg.crawl.retry_max_delay_ms, 60000);
+	cr_expect_eq(cfg.crawl.low_speed_limit, 1024);
+	cr_expect_eq(cfg.crawl.low_speed_time_ms, 10000);
+	cr_expect_eq(cfg.crawl.max_image_body, 2 * 1024 * 1024);
+	cr_expect(cfg.match.enabled);
+	cr_expect_str_eq(cfg.match.threshold, "0.65");
+	cr_expect_eq(cfg.match.top_k, 3);
+	cr_expect_eq(cfg.match.min_image_px, 96);
+	cr_expect_str_eq(cfg.match.embedding_output, "block_10");
+	s = config_find_source(&cfg, "s");
+	cr_assert_not_null(s);
+	cr_expect_str_eq(s->urls[0], "https://s.example/c?page={1..3}");
+	cr_assert_eq(s->n_sitemaps, 1);
+	cr_expect_str_eq(s->sitemap_filter, "/product/[0-9]+$");
+	cr_expect_str_eq(s->next_page, "//a[@rel='next']/@href");
+	cr_expect_eq(s->max_pages, 50);
+	cr_expect(s->allow_private);
+	cr_expect_str_eq(s->proxy, "socks5h://127.0.0.1:1080");
+	cr_assert_eq(s->n_headers, 2);
+	cr_expect_str_eq(s->headers[1], "X-Shop: 1");
+	cr_expect_eq(s->decimal_separator, ',');
+	cr_assert_eq(s->n_tags, 2);
+	cr_expect_str_eq(s->tags[1], "kitchen");
+	cr_expect_eq(s->per_host_delay_ms, 0);
+	cr_expect_str_eq(s->xpath.item, "//li[@class='product']");
+	cr_expect_str_eq(s->xpath.price, ".//span[@class='price']");
+	cr_expect_null(s->xpath.title);
+	cr_expect_eq(s->xpath.line, 28, "%d", s->xpath.line);
+	cr_expect_str_eq(cfg.notifiers[0].format, "slack");
+	cr_expect_str_eq(cfg.notifiers[1].format, "generic");
+	cr_expect_str_eq(cfg.notifiers[1].from, "pw@shop.example");
+	cr_expect_eq(cfg.notifiers[1].digest_ms, 15 * 60 * 1000);
+	cr_expect_eq(cfg.notifiers[1].timeout_ms, 3000);
+	config_free(&cfg);
+	unlink(path);
+	free(path);
+
+	expect_error("[source \"s\"]\nurl = https://s.example/\nsitemap-filter = ([a\n", 3, "sitemap-filter");
+	expect_error("[source \"s\"]\nurl = https://s.example/\nproxy = ftp://p.example\n", 3, "proxy");
+	expect_error("[source \"s\"]\nurl = https://s.example/\nheader = NoColon\n", 3, "'NoColon'");
+	expect_error("[source \"s\"]\nurl = https://s.example/\ndecimal-separator = ;\n", 3, "separator");
+	expect_error("[source \"s\"]\nurl = https://s.example/\nprice-xpath =\n", 3, "XPath");
+	expect_error("[match]\nthreshold = 1.5\n", 2, "'1.5'");
+	expect_error("[notifier \"n\"]\nformat = mattermost\n", 2, "'mattermost'");
+}
