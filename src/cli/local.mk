@@ -2,7 +2,7 @@
 noinst_LIBRARIES += src/cli/libpwcli.a
 src_cli_libpwcli_a_SOURCES = \
 	src/cli/cli.h \
-	src/cli/cmd.c src/cli/output.c \
+	src/cli/cmd.c src/cli/output.c src/cli/progress.c src/cli/progress.h \
 	src/cli/cmd-history.c src/cli/cmd-listings.c \
 	src/cli/cmd-extract.c src/cli/cmd-robots.c \
 	src/cli/npy.c src/cli/npy.h src/cli/cmd-infer.c src/cli/cmd-embed.c src/cli/cmd-bench.c
@@ -61,3 +61,10 @@ tests_integration_cli_status_test_LDADD = $(PW_TEST_LIBS) $(PW_CLI_LIBS) $(CRITE
 tests_integration_cli_alerts_test_SOURCES = tests/integration/test-cli-alerts.c tests/harness/cli-run.c tests/harness/cli-run.h
 tests_integration_cli_alerts_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS) $(HIREDIS_CFLAGS)
 tests_integration_cli_alerts_test_LDADD = $(PW_TEST_LIBS) $(PW_CLI_LIBS) $(CRITERION_LIBS)
+
+# The progress bar's rendering and its tty/plain switch.
+check_PROGRAMS += tests/unit/progress_test
+TESTS += tests/unit/progress_test
+tests_unit_progress_test_SOURCES = tests/unit/test-progress.c
+tests_unit_progress_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_progress_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)

@@ -4,6 +4,7 @@
 
 #include <signal.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/config.h"
@@ -53,5 +54,47 @@ bool crawler_has_pending(const struct crawler *c);
 /* "host:pid", the consumer name in the group "crawlers". Owned by the crawler. */
 const char *crawler_consumer(const struct crawler *c);
 const struct crawl_stats *crawler_stats(const struct crawler *c);
+
+/* What happened to one fetch, counted per (source, host) for /metrics (see crawler_outcomes). */
+enum crawl_outcome {
+	CRAWL_OK = 0,
+	CRAWL_NOT_MODIFIED,        /* 304 on a conditional GET */
+	CRAWL_HTTP_4XX,
+	CRAWL_HTTP_5XX,
+	CRAWL_TIMEOUT,             /* connect/total timeout or low-speed limit */
+	CRAWL_TOO_LARGE,           /* body over max-body (or max-image-size) */
+	CRAWL_ROBOTS_DENIED,
+	CRAWL_BLOCKED_BY_GUARD,    /* SSRF guard refused the resolved address */
+	CRAWL_ERROR,               /* any other transport error (DNS, refused, TLS, ...) */
+	CRAWL_OUTCOME_N,
+};
+/* "ok", "not_modified", "http_4xx", "http_5xx", "timeout", "too_large", "robots_denied", "blocked_by_guard", "error". */
+const char *crawl_outcome_name(enum crawl_outcome o);
+
+/* Running totals for one (source, host) pair; the crawler owns them. */
+struct crawl_host_counts {
+	const char *source;        /* owned by the crawler */
+	const char *host;          /* owned by the crawler */
+	uint64_t count[CRAWL_OUTCOME_N];
+};
+/* The per-(source, host) outcome totals so far; *n gets the count. Valid until the next crawler call. */
+const struct crawl_host_counts *crawler_outcomes(const struct crawler *c, size_t *n);
+
+/*
+ * Where listing images go (product recognition). The crawler asks want() for
+ * each recorded listing that has an image URL; when it says yes the image is
+ * fetched through the same engine (politeness, limits, SSRF guard) at a lower
+ * priority than pages, and deliver() gets the bytes (borrowed for the call) or
+ * body NULL and an error text. Both run on the crawler's thread and must not
+ * block: queue the work for another thread.
+ */
+struct crawler_image_sink {
+	bool (*want)(void *arg, const char *source, const char *listing_id, const char *image_url);
+	void (*deliver)(void *arg, const char *source, const char *listing_id, const char *image_url,
+	    const unsigned char *body, size_t len, const char *error);
+	void *arg;
+};
+/* Installs (or with NULL removes) the image sink; copied. Without one no images are fetched. */
+void crawler_set_image_sink(struct crawler *c, const struct crawler_image_sink *sink);
 
 #endif
