@@ -16,6 +16,7 @@ packages=(
 	libcurl4-openssl-dev libxml2-dev libwebp-dev libhiredis-dev libjson-c-dev
 	libinih-dev libssl-dev libprotobuf-c-dev protobuf-c-compiler
 	libmicrohttpd-dev libjpeg62-turbo-dev libpng-dev libcriterion-dev redis-server redis-tools
+	zlib1g-dev libcairo2-dev fonts-dejavu-core bash-completion
 )
 test_packages=(libonnx-testdata prometheus python3-aiosmtpd man-db)
 
@@ -140,7 +141,7 @@ run_demo() {
 		echo "[crawl]"
 		echo "per-host-delay = 0s"
 		echo "[source \"demo\"]"
-		for p in kettle teapot dates rice; do echo "url = file://$demo/shop/$p.html"; done
+		for p in kettle teapot dates rice apples oranges; do echo "url = file://$demo/shop/$p.html"; done
 		echo "interval = 2s"
 		echo "[notifier \"log\"]"
 		echo "type = log"
@@ -152,17 +153,29 @@ run_demo() {
 		echo "[rule \"back-in-stock\"]"
 		echo "kind = back-in-stock"
 		echo "notify = log"
+		echo "# Matched by image to data/demo/catalog (titles differ): a new match, and"
+		echo "# a competitor below our own catalogue price, raise alerts too."
+		echo "[rule \"new-match\"]"
+		echo "kind = new-match"
+		echo "notify = log"
+		echo "[rule \"undercut\"]"
+		echo "kind = undercut"
+		echo "cooldown = 0s"
+		echo "notify = log"
 	} > "$conf"
 
 	say "pricewatchd --check-config"
 	"$pwd_bin" --check-config -c "$conf"
+
+	say "pricewatch catalog import (our own products, with reference photos)"
+	"$cli" -c "$conf" catalog import data/demo/catalog/catalog.csv
 
 	say "start pricewatchd (private redis-server on $demo/state/redis.sock)"
 	"$pwd_bin" -f -c "$conf" 2> "$demo/pricewatchd.log" &
 	local daemon=$! i
 	trap 'kill $daemon 2>/dev/null || true' EXIT
 	for i in $(seq 1 50); do
-		[ "$("$cli" -c "$conf" listings --csv 2>/dev/null | wc -l)" -ge 5 ] && break
+		[ "$("$cli" -c "$conf" listings --csv 2>/dev/null | wc -l)" -ge 7 ] && break
 		sleep 0.2
 	done
 
@@ -170,6 +183,7 @@ run_demo() {
 	sed -i 's/24\.90/22.41/g' "$demo/shop/kettle.html"
 	sed -i 's/OutOfStock/InStock/g' "$demo/shop/rice.html"
 	sed -i 's/"4800"/"5200"/; s/>4800</>5200</' "$demo/shop/teapot.html"
+	sed -i 's/"2.49"/"1.99"/; s/2,49 €/1,99 €/' "$demo/shop/apples.html"
 	sleep 3
 	sed -i 's/22\.41/19.99/g' "$demo/shop/kettle.html"
 	sleep 3
@@ -186,6 +200,12 @@ run_demo() {
 	"$cli" -c "$conf" history demo:sku:HT-KET-17
 	say "pricewatch alerts"
 	"$cli" -c "$conf" alerts
+	say "pricewatch match data/demo/shop/img/apples.jpg (which of our products is this photo?)"
+	"$cli" -c "$conf" match "$demo/shop/img/apples.jpg" || true
+	say "pricewatch chart: .demo/kettle.png, .demo/rice.svg (out-of-stock shaded), .demo/apples-all.png"
+	"$cli" -c "$conf" chart demo:sku:HT-KET-17 -o "$demo/kettle.png"
+	"$cli" -c "$conf" chart demo:sku:HT-RIC-25 -o "$demo/rice.svg"
+	"$cli" -c "$conf" chart --product OWN-GALA-1KG -o "$demo/apples-all.png" || true
 	echo
 	echo "Done. Try: $cli -c $conf history demo:sku:HT-RIC-25 --json"
 }

@@ -12,8 +12,9 @@ extern "C" {
 #endif
 
 /* Bumped on any incompatible change to the structs below; the host refuses a backend whose
- * abi_version differs, and reads only struct_size bytes of its ops table. */
-#define PW_BACKEND_ABI_VERSION 1u
+ * abi_version differs, and reads only struct_size bytes of its ops table.
+ * 2: pw_subgraph.live_out (which results a device backend must hand back to the host). */
+#define PW_BACKEND_ABI_VERSION 2u
 
 /* A plugin shared object exports this symbol, of type pw_backend_entry_fn. */
 #define PW_BACKEND_ENTRY_SYMBOL "pw_backend_entry"
@@ -58,13 +59,17 @@ typedef struct pw_node {
 } pw_node;
 
 /* A run of consecutive nodes handed to one backend. constants[v] is non-NULL when value v is an
- * initializer or folded constant (host memory, owned by the host). */
+ * initializer or folded constant (host memory, owned by the host). live_out[v] is non-zero when value v,
+ * produced by this subgraph, is read after it (by another subgraph or as a graph output): only those
+ * must reach host memory through alloc_output; a device backend keeps every other intermediate on the
+ * device. NULL means every produced value is live (owned by the host, n_values entries). */
 typedef struct pw_subgraph {
 	const pw_node *nodes;
 	int n_nodes;
 	const infer_tensor *const *constants;
 	int n_values;
 	int threads;             /* threads the backend may use; 0 = its default */
+	const unsigned char *live_out;
 } pw_subgraph;
 
 /* The host side of one execution. values[v] holds each value's tensor once produced; backends read
@@ -110,6 +115,12 @@ typedef struct pw_backend_ops {
 } pw_backend_ops;
 
 typedef const pw_backend_ops *(*pw_backend_entry_fn)(void);
+
+/* Defines a plugin's entry point returning &table, its only exported symbol when the plugin is built with
+ * -fvisibility=hidden. */
+#define PW_BACKEND_EXPORT(table) \
+	__attribute__((visibility("default"))) const pw_backend_ops *pw_backend_entry(void); \
+	const pw_backend_ops *pw_backend_entry(void) { return &(table); }
 
 #ifdef __cplusplus
 }

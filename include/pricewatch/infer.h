@@ -55,11 +55,16 @@ typedef struct infer_session_opts {
 	int threads;          /* 0: OpenMP default */
 	/* NULL or "cpu", or a comma-separated list of backend names ("reference", "reference,cpu"). Each node
 	 * goes to the highest-priority listed backend that supports it; "cpu" is always there as the fallback.
-	 * Names other than "cpu" are plugins: DIR/pw-backend-NAME.so. */
+	 * Names other than "cpu" are plugins: DIR/pw-backend-NAME.so. "auto" measures every backend that opens
+	 * (infer_backend_available) on this model and takes the fastest. A plugin that fails at run time is
+	 * dropped for the session (one line on stderr) and the run is repeated on the remaining backends. */
 	const char *backend;
 	const char *plugin_dir; /* NULL: $PW_BACKEND_DIR, else the installed plugin directory */
 	unsigned flags;       /* INFER_OPT_* */
 	int64_t max_tensor_elems; /* largest intermediate a run may create; 0: INFER_MAX_TENSOR_ELEMS */
+	/* backend "auto": the directory where the measured choice is cached per model and machine
+	 * (file backend-choice); NULL: measure at every session opening (docs/backends.md). */
+	const char *cache_dir;
 } infer_session_opts;
 
 #define INFER_OPT_NO_PASSES 1u   /* run the graph as loaded: no folding, fusion or dead-node removal */
@@ -98,6 +103,14 @@ size_t infer_session_node_count(const infer_session *session);
 size_t infer_session_subgraph_count(const infer_session *session);
 const char *infer_session_node_backend(const infer_session *session, size_t i);
 size_t infer_session_arena_bytes(const infer_session *session);
+/* The session's first-choice backend now (the chosen one with "auto"; changes when a backend is dropped). */
+const char *infer_session_backend(const infer_session *session);
+
+/* Longest backend name, terminator included. */
+#define INFER_BACKEND_NAME_MAX 33
+/* Fills names with "cpu" and then every plugin of dir (NULL: $PW_BACKEND_DIR, else the installed directory)
+ * that loads and probes on this machine, sorted by name; returns how many (at most max). */
+int infer_backend_available(const char *dir, char (*names)[INFER_BACKEND_NAME_MAX], int max);
 
 /* Element count of t, or -1 when a dimension is negative or the count exceeds INFER_MAX_TENSOR_ELEMS. */
 int64_t infer_tensor_numel(const infer_tensor *t);

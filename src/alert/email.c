@@ -12,6 +12,7 @@
 #include <openssl/evp.h>
 
 #include "alert/email.h"
+#include "alert/format.h"
 #include "common/util.h"
 
 #define EMAIL_DEFAULT_URL "smtp://localhost"
@@ -82,21 +83,6 @@ rfc5322_date(int64_t ms, char *out, size_t outlen)
 	    months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-static void
-html_escaped(FILE *f, const char *s)
-{
-	for (; *s != '\0'; s++) {
-		switch (*s) {
-		case '&': fputs("&amp;", f); break;
-		case '<': fputs("&lt;", f); break;
-		case '>': fputs("&gt;", f); break;
-		case '"': fputs("&quot;", f); break;
-		case '\'': fputs("&#39;", f); break;
-		default: fputc(*s, f); break;
-		}
-	}
-}
-
 /* A MIME part body: base64 in 76-character lines. */
 static void
 b64_lines(FILE *f, const char *body, size_t len)
@@ -107,23 +93,6 @@ b64_lines(FILE *f, const char *body, size_t len)
 	for (size_t i = 0; i < n; i += 76)
 		fprintf(f, "%.*s\r\n", (int)(n - i > 76 ? 76 : n - i), enc + i);
 	free(enc);
-}
-
-/* "20.00 USD", or "none" without a price. */
-static void
-price_text(const struct alert_msg *msg, const char *side, char *out, size_t outlen)
-{
-	char p[32], c[32];
-	const char *price, *cur;
-
-	pw_snprintf(p, sizeof(p), "%s_price", side);
-	pw_snprintf(c, sizeof(c), "%s_currency", side);
-	price = alert_msg_get(msg, p);
-	cur = alert_msg_get(msg, c);
-	if (price[0] == '\0')
-		pw_snprintf(out, outlen, "none");
-	else
-		pw_snprintf(out, outlen, "%s %s", price, cur);
 }
 
 static char *
@@ -137,71 +106,146 @@ default_from(void)
 	return xasprintf("pricewatch@%s", host);
 }
 
+/* What both parts show of one alert: its name for people, the two prices and the percent. */
+struct shown {
+	const char *name, *pct;
+	char oldp[64], newp[64];
+};
+
+static void
+shown_of(const struct alert_msg *msg, struct shown *sh)
+{
+	const char *title = alert_msg_get(msg, "title");
+
+	sh->name = title[0] != '\0' ? title : alert_msg_get(msg, "listing");
+	sh->pct = alert_msg_get(msg, "percent");
+	alert_price_text(msg, "old", sh->oldp, sizeof(sh->oldp));
+	alert_price_text(msg, "new", sh->newp, sizeof(sh->newp));
+}
+
+/* One alert in the plain text part. */
+static void
+text_alert(FILE *f, const struct alert_msg *msg)
+{
+	struct shown sh;
+
+	shown_of(msg, &sh);
+	fprintf(f, "Rule %s (%s) fired.\r\n\r\n", alert_msg_get(msg, "rule"), alert_msg_get(msg, "kind"));
+	fprintf(f, "Listing: %s\r\nSource: %s\r\nURL: %s\r\n", sh.name, alert_msg_get(msg, "source"),
+	    alert_msg_get(msg, "url"));
+	fprintf(f, "Price: %s -> %s%s%s%s\r\n", sh.oldp, sh.newp, sh.pct[0] != '\0' ? " (" : "", sh.pct,
+	    sh.pct[0] != '\0' ? "%)" : "");
+	fprintf(f, "Availability: %s -> %s\r\n", alert_msg_get(msg, "old_availability"),
+	    alert_msg_get(msg, "new_availability"));
+	if (alert_msg_get(msg, "product")[0] != '\0') {
+		char prodp[64];
+
+		alert_price_text(msg, "product", prodp, sizeof(prodp));
+		fprintf(f, "Matched product: %s (%s), own price %s\r\n", alert_msg_get(msg, "product_title"),
+		    alert_msg_get(msg, "product"), prodp);
+	}
+	fprintf(f, "When: %s\r\nListing id: %s\r\nAlert id: %s\r\n", alert_msg_get(msg, "time"),
+	    alert_msg_get(msg, "listing"), alert_msg_get(msg, "id"));
+}
+
+static void
+html_row(FILE *f, const char *name, const char *value)
+{
+	fprintf(f, "<tr><th>%s</th><td>", name);
+	alert_write_escaped(f, value, true);
+	fputs("</td></tr>\r\n", f);
+}
+
+/* One alert in the HTML part. */
+static void
+html_alert(FILE *f, const struct alert_msg *msg)
+{
+	struct shown sh;
+
+	shown_of(msg, &sh);
+	fputs("<p>Rule <b>", f);
+	alert_write_escaped(f, alert_msg_get(msg, "rule"), true);
+	fputs("</b> (", f);
+	alert_write_escaped(f, alert_msg_get(msg, "kind"), true);
+	fputs(") fired.</p>\r\n<table>\r\n<tr><th>Listing</th><td><a href=\"", f);
+	alert_write_escaped(f, alert_msg_get(msg, "url"), true);
+	fputs("\">", f);
+	alert_write_escaped(f, sh.name, true);
+	fputs("</a></td></tr>\r\n", f);
+	html_row(f, "Source", alert_msg_get(msg, "source"));
+	fputs("<tr><th>Price</th><td>", f);
+	alert_write_escaped(f, sh.oldp, true);
+	fputs(" &rarr; ", f);
+	alert_write_escaped(f, sh.newp, true);
+	if (sh.pct[0] != '\0') {
+		fputs(" (", f);
+		alert_write_escaped(f, sh.pct, true);
+		fputs("%)", f);
+	}
+	fputs("</td></tr>\r\n<tr><th>Availability</th><td>", f);
+	alert_write_escaped(f, alert_msg_get(msg, "old_availability"), true);
+	fputs(" &rarr; ", f);
+	alert_write_escaped(f, alert_msg_get(msg, "new_availability"), true);
+	fputs("</td></tr>\r\n", f);
+	if (alert_msg_get(msg, "product")[0] != '\0') {
+		char prodp[64];
+
+		alert_price_text(msg, "product", prodp, sizeof(prodp));
+		html_row(f, "Product", alert_msg_get(msg, "product_title"));
+		html_row(f, "Own price", prodp);
+	}
+	html_row(f, "When", alert_msg_get(msg, "time"));
+	fputs("</table>\r\n<p><small>Alert id ", f);
+	alert_write_escaped(f, alert_msg_get(msg, "id"), true);
+	fputs("</small></p>\r\n", f);
+}
+
 char *
 email_message(const struct email_opts *opts, const struct alert_msg *msg, int64_t now_ms)
 {
-	const char *key = alert_msg_get(msg, "id"), *title = alert_msg_get(msg, "title");
-	const char *pct = alert_msg_get(msg, "percent");
+	return email_message_batch(opts, msg, 1, NULL, now_ms);
+}
+
+char *
+email_message_batch(const struct email_opts *opts, const struct alert_msg *msgs, size_t n, const char *key,
+    int64_t now_ms)
+{
 	char *from = opts->from != NULL ? xstrdup(opts->from) : default_from();
-	char date[64], oldp[64], newp[64], boundary[48];
-	char *subject, *subj_enc, *text = NULL, *html = NULL, *out = NULL;
+	char date[64], boundary[48];
+	char *subject, *subj_enc, *text = NULL, *html = NULL, *out = NULL, *summary;
 	size_t text_len = 0, html_len = 0, out_len = 0;
 	FILE *f;
 
+	if (key == NULL)
+		key = alert_msg_get(&msgs[0], "id");
 	rfc5322_date(now_ms, date, sizeof(date));
-	price_text(msg, "old", oldp, sizeof(oldp));
-	price_text(msg, "new", newp, sizeof(newp));
 	pw_snprintf(boundary, sizeof(boundary), "=_pricewatch_%.16s", key);
-	/* U+2192 RIGHTWARDS ARROW: why most subjects need RFC 2047 even for ASCII titles. */
-	subject = xasprintf("[pricewatch] %s: %s \xe2\x86\x92 %s%s%s%s", title[0] != '\0' ? title :
-	    alert_msg_get(msg, "listing"), oldp, newp, pct[0] != '\0' ? " (" : "", pct,
-	    pct[0] != '\0' ? "%)" : "");
+	/* The summary's arrow (U+2192) is why most subjects need RFC 2047 even for ASCII titles. */
+	summary = n == 1 ? alert_summary(&msgs[0]) : xasprintf("%zu alerts", n);
+	subject = xasprintf("[pricewatch] %s", summary);
 	subj_enc = email_encode_header(subject);
 
 	f = open_memstream(&text, &text_len);
 	if (f == NULL)
 		abort();
-	fprintf(f, "Rule %s (%s) fired.\r\n\r\n", alert_msg_get(msg, "rule"), alert_msg_get(msg, "kind"));
-	fprintf(f, "Listing: %s\r\nSource: %s\r\nURL: %s\r\n", title[0] != '\0' ? title : alert_msg_get(msg, "listing"),
-	    alert_msg_get(msg, "source"), alert_msg_get(msg, "url"));
-	fprintf(f, "Price: %s -> %s%s%s%s\r\n", oldp, newp, pct[0] != '\0' ? " (" : "", pct, pct[0] != '\0' ? "%)" : "");
-	fprintf(f, "Availability: %s -> %s\r\n", alert_msg_get(msg, "old_availability"),
-	    alert_msg_get(msg, "new_availability"));
-	fprintf(f, "When: %s\r\nListing id: %s\r\nAlert id: %s\r\n", alert_msg_get(msg, "time"),
-	    alert_msg_get(msg, "listing"), key);
+	if (n > 1)
+		fprintf(f, "%zu alerts (digest %s).\r\n\r\n", n, key);
+	for (size_t i = 0; i < n; i++) {
+		if (n > 1)
+			fprintf(f, "%s%zu. ", i > 0 ? "\r\n" : "", i + 1);
+		text_alert(f, &msgs[i]);
+	}
 	fclose(f);
 
 	f = open_memstream(&html, &html_len);
 	if (f == NULL)
 		abort();
-	fputs("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>\r\n<p>Rule <b>", f);
-	html_escaped(f, alert_msg_get(msg, "rule"));
-	fputs("</b> (", f);
-	html_escaped(f, alert_msg_get(msg, "kind"));
-	fputs(") fired.</p>\r\n<table>\r\n<tr><th>Listing</th><td><a href=\"", f);
-	html_escaped(f, alert_msg_get(msg, "url"));
-	fputs("\">", f);
-	html_escaped(f, title[0] != '\0' ? title : alert_msg_get(msg, "listing"));
-	fputs("</a></td></tr>\r\n<tr><th>Source</th><td>", f);
-	html_escaped(f, alert_msg_get(msg, "source"));
-	fputs("</td></tr>\r\n<tr><th>Price</th><td>", f);
-	html_escaped(f, oldp);
-	fputs(" &rarr; ", f);
-	html_escaped(f, newp);
-	if (pct[0] != '\0') {
-		fputs(" (", f);
-		html_escaped(f, pct);
-		fputs("%)", f);
-	}
-	fputs("</td></tr>\r\n<tr><th>Availability</th><td>", f);
-	html_escaped(f, alert_msg_get(msg, "old_availability"));
-	fputs(" &rarr; ", f);
-	html_escaped(f, alert_msg_get(msg, "new_availability"));
-	fputs("</td></tr>\r\n<tr><th>When</th><td>", f);
-	html_escaped(f, alert_msg_get(msg, "time"));
-	fputs("</td></tr>\r\n</table>\r\n<p><small>Alert id ", f);
-	html_escaped(f, key);
-	fputs("</small></p>\r\n</body></html>\r\n", f);
+	fputs("<!DOCTYPE html><html><head><meta charset=\"utf-8\"></head><body>\r\n", f);
+	if (n > 1)
+		fprintf(f, "<h3>%zu alerts</h3>\r\n", n);
+	for (size_t i = 0; i < n; i++)
+		html_alert(f, &msgs[i]);
+	fputs("</body></html>\r\n", f);
 	fclose(f);
 
 	f = open_memstream(&out, &out_len);
@@ -224,6 +268,7 @@ email_message(const struct email_opts *opts, const struct alert_msg *msg, int64_
 
 	free(text);
 	free(html);
+	free(summary);
 	free(subject);
 	free(subj_enc);
 	free(from);
@@ -263,10 +308,20 @@ classify(CURLcode rc, long code)
 enum alert_delivery
 email_send(const struct email_opts *opts, const struct alert_msg *msg, int64_t now_ms, char *err, size_t errlen)
 {
+	char *body = email_message(opts, msg, now_ms);
+	enum alert_delivery d = email_send_body(opts, body, NULL, NULL, err, errlen);
+
+	free(body);
+	return d;
+}
+
+enum alert_delivery
+email_send_body(const struct email_opts *opts, const char *body, long *smtp_code, int *curl_code, char *err,
+    size_t errlen)
+{
 	const char *url = opts->url != NULL && opts->url[0] != '\0' ? opts->url : EMAIL_DEFAULT_URL;
 	char *from = opts->from != NULL ? xstrdup(opts->from) : default_from();
 	char *mail_from = xasprintf("<%s>", from);
-	char *body = email_message(opts, msg, now_ms);
 	struct upload up = { .data = body, .len = strlen(body), .off = 0 };
 	struct curl_slist *rcpt = NULL, *tmp;
 	char cerr[CURL_ERROR_SIZE];
@@ -274,9 +329,14 @@ email_send(const struct email_opts *opts, const struct alert_msg *msg, int64_t n
 	long code = 0;
 	CURL *c;
 	enum alert_delivery d;
+	bool auth = opts->password != NULL && opts->password[0] != '\0';
 
 	err[0] = '\0';
 	cerr[0] = '\0';
+	if (smtp_code != NULL)
+		*smtp_code = 0;
+	if (curl_code != NULL)
+		*curl_code = CURLE_OK;
 	if (opts->n_to == 0) {
 		pw_snprintf(err, errlen, "%s: no recipients", url);
 		d = DELIVERY_PERMANENT;
@@ -306,14 +366,15 @@ email_send(const struct email_opts *opts, const struct alert_msg *msg, int64_t n
 	SET(CURLOPT_READDATA, &up);
 	SET(CURLOPT_INFILESIZE_LARGE, (curl_off_t)up.len);
 	/* A password never crosses the network in clear: STARTTLS is then required, else opportunistic. */
-	SET(CURLOPT_USE_SSL, (long)(opts->password != NULL && opts->password[0] != '\0' ? CURLUSESSL_ALL :
-	    CURLUSESSL_TRY));
+	SET(CURLOPT_USE_SSL, (long)(auth ? CURLUSESSL_ALL : CURLUSESSL_TRY));
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms :
 	    EMAIL_DEFAULT_CONNECT_MS));
 	SET(CURLOPT_TIMEOUT_MS, (long)(opts->timeout_ms > 0 ? opts->timeout_ms : EMAIL_DEFAULT_TIMEOUT_MS));
-	if (opts->password != NULL && opts->password[0] != '\0')
+	if (opts->user != NULL && opts->user[0] != '\0')
+		SET(CURLOPT_USERNAME, opts->user);
+	if (auth)
 		SET(CURLOPT_PASSWORD, opts->password);
 #if LIBCURL_VERSION_NUM >= 0x075500
 	SET(CURLOPT_PROTOCOLS_STR, "smtp,smtps");
@@ -326,12 +387,15 @@ email_send(const struct email_opts *opts, const struct alert_msg *msg, int64_t n
 	(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	curl_easy_cleanup(c);
 	d = classify(rc, code);
+	if (smtp_code != NULL)
+		*smtp_code = code;
+	if (curl_code != NULL)
+		*curl_code = (int)rc;
 	if (rc != CURLE_OK)
 		pw_snprintf(err, errlen, "%s: %s%s%.0ld", url, cerr[0] != '\0' ? cerr : curl_easy_strerror(rc),
 		    code > 0 ? ", SMTP reply " : "", code > 0 ? code : 0L);
 out:
 	curl_slist_free_all(rcpt);
-	free(body);
 	free(mail_from);
 	free(from);
 	return d;
@@ -341,4 +405,15 @@ enum alert_delivery
 email_deliver(const struct alert_channel *ch, const struct alert_msg *msg, int64_t now_ms, char *err, size_t errlen)
 {
 	return email_send(ch->arg, msg, now_ms, err, errlen);
+}
+
+enum alert_delivery
+email_deliver_batch(const struct alert_channel *ch, const struct alert_msg *msgs, size_t n, const char *key,
+    int64_t now_ms, char *err, size_t errlen)
+{
+	char *body = email_message_batch(ch->arg, msgs, n, key, now_ms);
+	enum alert_delivery d = email_send_body(ch->arg, body, NULL, NULL, err, errlen);
+
+	free(body);
+	return d;
 }

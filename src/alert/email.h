@@ -11,6 +11,7 @@
 struct email_opts {
 	const char *url;               /* smtp://[user@]host[:port] (STARTTLS when offered; required with a password) or smtps://; NULL: smtp://localhost */
 	const char *password;          /* AUTH password (the notifier's secret-file); NULL: no AUTH */
+	const char *user;              /* AUTH user; NULL: the one in the URL, if any */
 	const char *from;              /* envelope and From: address; NULL: pricewatch@<hostname> */
 	char *const *to;               /* recipients (borrowed) */
 	size_t n_to;
@@ -24,6 +25,12 @@ struct email_opts {
  * same mail. Newly allocated, the caller frees it.
  */
 char *email_message(const struct email_opts *opts, const struct alert_msg *msg, int64_t now_ms);
+/*
+ * One message listing n alerts (a digest) under idempotency key (NULL: the
+ * first alert's id), Message-ID derived from it. Newly allocated.
+ */
+char *email_message_batch(const struct email_opts *opts, const struct alert_msg *msgs, size_t n, const char *key,
+    int64_t now_ms);
 
 /*
  * RFC 2047 "B" encoding of a UTF-8 header value (folded encoded words of at
@@ -36,8 +43,18 @@ char *email_encode_header(const char *text);
 enum alert_delivery email_send(const struct email_opts *opts, const struct alert_msg *msg, int64_t now_ms,
     char *err, size_t errlen);
 
+/*
+ * One SMTP transaction of a ready message. *smtp_code (may be NULL) gets the
+ * last SMTP reply code, *curl_code (may be NULL) libcurl's result code.
+ */
+enum alert_delivery email_send_body(const struct email_opts *opts, const char *body, long *smtp_code,
+    int *curl_code, char *err, size_t errlen);
+
 /* An alert_channel deliver function; ch->arg points to a struct email_opts. */
 enum alert_delivery email_deliver(const struct alert_channel *ch, const struct alert_msg *msg, int64_t now_ms,
     char *err, size_t errlen);
+/* An alert_channel deliver_batch function (digest): one mail listing n alerts. */
+enum alert_delivery email_deliver_batch(const struct alert_channel *ch, const struct alert_msg *msgs, size_t n,
+    const char *key, int64_t now_ms, char *err, size_t errlen);
 
 #endif

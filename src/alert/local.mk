@@ -5,6 +5,7 @@ src_alert_libpwalert_a_SOURCES = \
 	src/alert/queue.c src/alert/queue.h \
 	src/alert/webhook.c src/alert/webhook.h \
 	src/alert/email.c src/alert/email.h \
+	src/alert/format.c src/alert/format.h \
 	src/alert/alert.c src/alert/alert.h
 src_alert_libpwalert_a_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(CRYPTO_CFLAGS)
 PW_ALERT_LIBS = src/alert/libpwalert.a $(PW_STORE_LIBS) $(CURL_LIBS) $(JSONC_LIBS) $(CRYPTO_LIBS)
@@ -38,3 +39,11 @@ tests_integration_alert_email_test_SOURCES = tests/integration/test-alert-email.
 tests_integration_alert_email_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_CFLAGS) $(CURL_CFLAGS) \
 	$(JSONC_CFLAGS)
 tests_integration_alert_email_test_LDADD = $(PW_TEST_LIBS) $(PW_ALERT_LIBS) $(CRITERION_LIBS)
+
+# Notifications: the crash-window sweep, product matches (undercut, new-match), tags, payload shapes and digests are
+# covered by the tests above. The end-to-end bench (bench/RESULTS.md "Alerts"): built with the check programs,
+# never run by make check: `make bench/alert-bench && bench/alert-bench [N]`.
+check_PROGRAMS += bench/alert-bench
+bench_alert_bench_SOURCES = bench/alert-bench.c
+bench_alert_bench_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) $(CURL_CFLAGS)
+bench_alert_bench_LDADD = $(PW_ALERT_LIBS) -lpthread

@@ -75,6 +75,31 @@ static const char retry_lua[] =
 	"redis.call('XDEL', KEYS[1], ARGV[1])\n"
 	"return nid\n";
 
+/*
+ * KEYS: the channel's digest set, the alert's delivery hash. ARGV: queued
+ * time, entry id, channel. The alert waits for the channel's next digest.
+ */
+static const char digest_add_lua[] =
+	"redis.call('ZADD', KEYS[1], 'NX', ARGV[1], ARGV[2])\n"
+	"redis.call('HSET', KEYS[2], ARGV[3] .. '.state', 'digest')\n"
+	"return 1\n";
+
+/*
+ * KEYS: the channel's digest set, its batch hash. ARGV: most alerts, now.
+ * Freezes the waiting alerts into the batch (unless one is frozen already:
+ * a crash or a failed attempt re-sends exactly that batch, so its key stays
+ * the same). Returns the batch's comma-separated entry ids, or nil.
+ */
+static const char digest_freeze_lua[] =
+	"local ids = redis.call('HGET', KEYS[2], 'ids')\n"
+	"if ids then return ids end\n"
+	"local m = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[1]) - 1)\n"
+	"if #m == 0 then return false end\n"
+	"ids = table.concat(m, ',')\n"
+	"redis.call('HSET', KEYS[2], 'ids', ids, 'created_ms', ARGV[2], 'attempts', 0, 'next_ms', 0)\n"
+	"redis.call('ZREM', KEYS[1], unpack(m))\n"
+	"return ids\n";
+
 const char *
 alert_msg_get(const struct alert_msg *msg, const char *name)
 {
@@ -110,12 +135,12 @@ msg_add(struct alert_msg *msg, const char *name, const char *value)
 	msg->n++;
 }
 
-void
-alert_key(const char *rule, const char *listing_id, int64_t time_ms, char out[ALERT_KEY_HEX + 1])
+/* Hex SHA-256 of text; text is freed (callers build it with xasprintf). */
+static void
+sha256_hex_free(char *text, char out[ALERT_KEY_HEX + 1])
 {
 	unsigned char md[EVP_MAX_MD_SIZE];
 	unsigned int mdlen = 0;
-	char *text = xasprintf("%s|%s|%" PRId64, rule, listing_id, time_ms);
 	static const char hex[] = "0123456789abcdef";
 
 	if (EVP_Digest(text, strlen(text), md, &mdlen, EVP_sha256(), NULL) != 1 || mdlen != 32) {
@@ -129,6 +154,30 @@ alert_key(const char *rule, const char *listing_id, int64_t time_ms, char out[AL
 	}
 	out[ALERT_KEY_HEX] = '\0';
 	free(text);
+}
+
+void
+alert_msg_set(struct alert_msg *msg, const char *name, const char *value)
+{
+	for (size_t i = 0; i < msg->n; i++)
+		if (strcmp(msg->names[i], name) == 0) {
+			free(msg->values[i]);
+			msg->values[i] = xstrdup(value != NULL ? value : "");
+			return;
+		}
+	msg_add(msg, name, value);
+}
+
+void
+alert_key(const char *rule, const char *listing_id, int64_t time_ms, char out[ALERT_KEY_HEX + 1])
+{
+	sha256_hex_free(xasprintf("%s|%s|%" PRId64, rule, listing_id, time_ms), out);
+}
+
+void
+alert_digest_key(const char *channel, const char *ids, char out[ALERT_KEY_HEX + 1])
+{
+	sha256_hex_free(xasprintf("digest|%s|%s", channel, ids), out);
 }
 
 static void
@@ -176,6 +225,14 @@ alert_msg_build(struct alert_msg *msg, const struct alert_rule *r, const struct 
 	msg_add(msg, "time", buf);
 	pw_snprintf(buf, sizeof(buf), "%" PRId64, c->time_ms);
 	msg_add(msg, "time_ms", buf);
+	msg_add(msg, "product", c->match_sku);
+	msg_add(msg, "product_title", c->match_sku != NULL ? c->product_title : NULL);
+	add_price(msg, "product", &c->product_price);
+	if (c->match_sku != NULL && c->match_score > 0)
+		pw_snprintf(buf, sizeof(buf), "%.4f", c->match_score);   /* reported only, never compared */
+	else
+		buf[0] = '\0';
+	msg_add(msg, "score", buf);
 	for (size_t i = 0; i < r->n_notify; i++)
 		len += strlen(r->notify[i]) + 1;
 	channels = xmalloc(len);
@@ -361,8 +418,8 @@ backoff_ms(const struct alert_worker_opts *o, int attempts, uint64_t *rng)
 }
 
 /* Turns a stream entry reply [id, [f, v, ...]] into msg; false when malformed (or deleted: nil fields). */
-static bool
-msg_from_entry(const redisReply *e, struct alert_msg *msg)
+bool
+alert_msg_from_entry(const redisReply *e, struct alert_msg *msg)
 {
 	const redisReply *fv;
 
@@ -389,7 +446,7 @@ collect_entries(const redisReply *arr, struct alert_msg **msgs, size_t *n, char 
 		struct alert_msg m;
 		const redisReply *e = arr->element[i];
 
-		if (msg_from_entry(e, &m) && alert_msg_get(&m, "id")[0] != '\0') {
+		if (alert_msg_from_entry(e, &m) && alert_msg_get(&m, "id")[0] != '\0') {
 			bool dup = false;
 
 			for (size_t j = 0; j < *n; j++)
@@ -494,6 +551,30 @@ dead_letter(struct store *st, const char *dkey, const char *ch, const char *erro
 	return s;
 }
 
+static char *
+digest_key_name(struct store *st, const char *channel, const char *suffix)
+{
+	return xasprintf("%salert:digest:%s%s", store_prefix(st), channel, suffix);
+}
+
+static enum store_status
+digest_add(struct store *st, const struct alert_channel *c, const struct alert_msg *msg, const char *dkey,
+    int64_t now)
+{
+	char *zk = digest_key_name(st, c->name, "");
+	char t[24];
+	const char *args[] = { zk, dkey, t, msg->entry_id != NULL ? msg->entry_id : "", c->name };
+	redisReply *r;
+	enum store_status s;
+
+	pw_snprintf(t, sizeof(t), "%" PRId64, now);
+	s = store_script(st, digest_add_lua, 2, args, 5, "queueing an alert for a digest", &r);
+	if (s == STORE_OK)
+		freeReplyObject(r);
+	free(zk);
+	return s;
+}
+
 /* Works one entry: one attempt per open channel. *finished: every channel delivered or dead. */
 static enum store_status
 work_entry(struct store *st, const struct alert_channel *chs, size_t n_chs, const struct alert_worker_opts *o,
@@ -524,11 +605,18 @@ work_entry(struct store *st, const struct alert_channel *chs, size_t n_chs, cons
 		chan_state_from(h, ch, &cs);
 		if (strcmp(cs.state, "delivered") == 0 || strcmp(cs.state, "dead") == 0)
 			continue;
+		c = find_channel(chs, n_chs, ch);
+		if (c != NULL && c->digest_ms > 0 && c->deliver_batch != NULL) {
+			/* Waits, still pending, for the channel's digest (flush_digest delivers and settles it). */
+			if (strcmp(cs.state, "digest") != 0)
+				s = digest_add(st, c, msg, dkey, now);
+			open = true;
+			continue;
+		}
 		if (cs.next_ms > now) {
 			open = true;       /* waiting out its backoff; the other channels go on */
 			continue;
 		}
-		c = find_channel(chs, n_chs, ch);
 		err[0] = '\0';
 		if (c == NULL) {
 			pw_snprintf(err, sizeof(err), "no notifier named '%s' is configured", ch);
@@ -579,6 +667,274 @@ out:
 	return s;
 }
 
+/* One attempt round on an entry, then XACK when it is finished, else keep it ours. */
+static enum store_status
+settle_entry(struct store *st, const struct alert_channel *chs, size_t n_chs, const struct alert_worker_opts *o,
+    int64_t now, uint64_t *rng, const struct alert_msg *msg, struct alert_worker_stats *stats)
+{
+	char *sk = pkey(st, "alerts");
+	bool finished;
+	enum store_status s = work_entry(st, chs, n_chs, o, now, rng, msg, &finished, stats);
+
+	if (s == STORE_OK && finished) {
+		const char *argv[] = { "XACK", sk, ALERT_GROUP, msg->entry_id };
+
+		s = run_simple(st, 4, argv, "acknowledging an alert");
+		if (s == STORE_OK)
+			stats->acked++;
+	} else if (s == STORE_OK) {
+		/* Still ours: reset its idle time so no other worker takes it over while it waits. */
+		const char *argv[] = { "XCLAIM", sk, ALERT_GROUP, o->consumer, "0", msg->entry_id, "JUSTID" };
+
+		s = run_simple(st, 7, argv, "keeping an alert in retry");
+	}
+	free(sk);
+	return s;
+}
+
+/* The alerts of a frozen digest batch, read back from the stream (trimmed ones are skipped). */
+static enum store_status
+digest_load(struct store *st, const char *ids, struct alert_msg **msgs, size_t *n)
+{
+	char *sk = pkey(st, "alerts"), *list = xstrdup(ids), *save = NULL, *id;
+	enum store_status s = STORE_OK;
+
+	*msgs = NULL;
+	*n = 0;
+	for (id = strtok_r(list, ",", &save); id != NULL && s == STORE_OK; id = strtok_r(NULL, ",", &save)) {
+		const char *argv[] = { "XRANGE", sk, id, id };
+		redisReply *r;
+		char **bad = NULL;
+		size_t n_bad = 0;
+
+		s = store_command(st, 4, argv, &r);
+		if (s != STORE_OK)
+			break;
+		if (r->type == REDIS_REPLY_ARRAY)
+			collect_entries(r, msgs, n, &bad, &n_bad);
+		else
+			s = r->type == REDIS_REPLY_ERROR ? store_reply_error(st, r, "reading a digest's alerts") :
+			    bad_reply(st, r, "XRANGE of a digest alert");
+		for (size_t i = 0; i < n_bad; i++)
+			free(bad[i]);
+		free(bad);
+		freeReplyObject(r);
+	}
+	free(list);
+	free(sk);
+	return s;
+}
+
+/* Marks one channel of every alert of the batch delivered (or dead-letters them all). */
+static enum store_status
+digest_settle_channel(struct store *st, const struct alert_channel *c, const struct alert_msg *msgs, size_t n,
+    enum alert_delivery d, int attempts, const char *err, int64_t now)
+{
+	enum store_status s = STORE_OK;
+	char f1[160], f2[160], v[24];
+
+	pw_snprintf(f1, sizeof(f1), "%s.state", c->name);
+	pw_snprintf(f2, sizeof(f2), "%s.attempts", c->name);
+	pw_snprintf(v, sizeof(v), "%d", attempts);
+	for (size_t i = 0; i < n && s == STORE_OK; i++) {
+		char *dkey = xasprintf("%salert:delivery:%s", store_prefix(st), alert_msg_get(&msgs[i], "id"));
+
+		if (d == DELIVERY_OK) {
+			const char *argv[] = { "HSET", dkey, f1, "delivered", f2, v };
+
+			s = run_simple(st, 6, argv, "recording a digest delivery");
+		} else
+			s = dead_letter(st, dkey, c->name, err, attempts, now, &msgs[i]);
+		free(dkey);
+	}
+	return s;
+}
+
+/*
+ * A digest channel's round: when the oldest waiting alert has waited
+ * digest_ms (or a frozen batch is due for another try), one message for the
+ * batch. The batch's alerts stay pending until it is delivered or given up;
+ * then each is settled (its other channels, XACK) like any entry.
+ */
+static enum store_status
+flush_digest(struct store *st, const struct alert_channel *chs, size_t n_chs, const struct alert_channel *c,
+    const struct alert_worker_opts *o, int64_t now, uint64_t *rng, struct alert_worker_stats *stats)
+{
+	char *zk = digest_key_name(st, c->name, ""), *bk = digest_key_name(st, c->name, ":batch");
+	char *ids = NULL, key[ALERT_KEY_HEX + 1], err[512], maxs[16], nows[24];
+	struct alert_msg *msgs = NULL;
+	size_t n = 0;
+	redisReply *r = NULL;
+	enum store_status s;
+	enum alert_delivery d;
+	int64_t next_ms = 0, attempts = 0;
+
+	{
+		const char *argv[] = { "HGETALL", bk };
+
+		s = store_command(st, 2, argv, &r);
+		if (s != STORE_OK)
+			goto out;
+		if (r->type == REDIS_REPLY_ARRAY)
+			for (size_t i = 0; i + 1 < r->elements; i += 2) {
+				const char *f = r->element[i]->str, *v = r->element[i + 1]->str;
+
+				if (f == NULL || v == NULL)
+					continue;
+				if (strcmp(f, "ids") == 0)
+					ids = xstrdup(v);
+				else if (strcmp(f, "attempts") == 0)
+					(void)parse_int64(v, 0, 1000000, &attempts);
+				else if (strcmp(f, "next_ms") == 0)
+					(void)parse_i64(v, &next_ms);
+			}
+		freeReplyObject(r);
+		r = NULL;
+	}
+	if (ids == NULL) {
+		const char *argv[] = { "ZRANGE", zk, "0", "0", "WITHSCORES" };
+		int64_t first = 0;
+
+		s = store_command(st, 5, argv, &r);
+		if (s != STORE_OK)
+			goto out;
+		if (r->type != REDIS_REPLY_ARRAY || r->elements < 2 || r->element[1]->str == NULL ||
+		    !parse_i64(r->element[1]->str, &first) || first > now - c->digest_ms)
+			goto out;      /* nothing waiting, or the oldest has not waited long enough */
+		freeReplyObject(r);
+		r = NULL;
+		pw_snprintf(maxs, sizeof(maxs), "%d", ALERT_DIGEST_MAX);
+		pw_snprintf(nows, sizeof(nows), "%" PRId64, now);
+		{
+			const char *args[] = { zk, bk, maxs, nows };
+
+			s = store_script(st, digest_freeze_lua, 2, args, 4, "freezing a digest", &r);
+		}
+		if (s == STORE_OK && r->type == REDIS_REPLY_ERROR)
+			s = store_reply_error(st, r, "freezing a digest");
+		if (s != STORE_OK || r->type != REDIS_REPLY_STRING)
+			goto out;      /* nil: another worker took the waiting alerts into its batch */
+		ids = xstrdup(r->str);
+		freeReplyObject(r);
+		r = NULL;
+	}
+	if (next_ms > now)
+		goto out;          /* a failed batch waits out its backoff */
+	if ((s = digest_load(st, ids, &msgs, &n)) != STORE_OK)
+		goto out;
+	alert_digest_key(c->name, ids, key);
+	err[0] = '\0';
+	d = n > 0 ? c->deliver_batch(c, msgs, n, key, now, err, sizeof(err)) : DELIVERY_OK;
+	attempts++;
+	if (d == DELIVERY_RETRY && attempts < o->max_attempts) {
+		char a[24], nm[24];
+		const char *argv[] = { "HSET", bk, "attempts", a, "next_ms", nm, "error", err };
+
+		pw_snprintf(a, sizeof(a), "%" PRId64, attempts);
+		pw_snprintf(nm, sizeof(nm), "%" PRId64, now + backoff_ms(o, (int)attempts, rng));
+		log_info("alerts: digest %s of %zu alert(s) to %s failed (attempt %" PRId64 " of %d), will retry: %s",
+		    key, n, c->name, attempts, o->max_attempts, err);
+		stats->retried++;
+		s = run_simple(st, 8, argv, "recording a failed digest");
+		goto out;
+	}
+	if (d == DELIVERY_OK) {
+		log_info("alerts: digest %s of %zu alert(s) delivered to %s", key, n, c->name);
+		stats->delivered += n;
+		stats->digests++;
+	} else {
+		log_warnx("alerts: digest %s of %zu alert(s) to %s given up after %" PRId64 " attempt(s): %s", key,
+		    n, c->name, attempts, err);
+		stats->dead += n;
+	}
+	/* Settle the alerts before dropping the batch: a crash in between re-sends it (same key), never loses it. */
+	s = digest_settle_channel(st, c, msgs, n, d, (int)attempts, err, now);
+	if (s == STORE_OK) {
+		const char *argv[] = { "DEL", bk };
+
+		s = run_simple(st, 2, argv, "closing a digest");
+	}
+	for (size_t i = 0; i < n && s == STORE_OK; i++)
+		s = settle_entry(st, chs, n_chs, o, now, rng, &msgs[i], stats);
+out:
+	if (r != NULL)
+		freeReplyObject(r);
+	for (size_t i = 0; i < n; i++)
+		alert_msg_free(&msgs[i]);
+	free(msgs);
+	free(ids);
+	free(zk);
+	free(bk);
+	return s;
+}
+
+/* A stream id such as "1790000000000-0" (what a cursor may hold). */
+static bool
+stream_id_ok(const char *id)
+{
+	size_t d = strspn(id, "0123456789");
+
+	return d > 0 && d < 21 && id[d] == '-' && strspn(id + d + 1, "0123456789") > 0 &&
+	    id[d + 1 + strspn(id + d + 1, "0123456789")] == '\0';
+}
+
+/*
+ * One batch of the worker's own pending entries, from where the last round
+ * stopped (pw:alert:cursor:<consumer>) and round again from the start once
+ * the end is reached: alerts parked for a digest never hide the retries of
+ * newer entries behind the first batch.
+ */
+static enum store_status
+read_own_pending(struct store *st, const struct alert_worker_opts *o, const char *sk, const char *count,
+    struct alert_msg **msgs, size_t *n, char ***bad, size_t *n_bad)
+{
+	char *ck = xasprintf("%salert:cursor:%s", store_prefix(st), o->consumer);
+	char cursor[48] = "0", next[48] = "0";
+	const char *get[] = { "GET", ck };
+	redisReply *r;
+	enum store_status s = store_command(st, 2, get, &r);
+
+	if (s != STORE_OK)
+		goto out;
+	if (r->type == REDIS_REPLY_STRING && stream_id_ok(r->str))
+		pw_strlcpy(cursor, r->str, sizeof(cursor));
+	freeReplyObject(r);
+	{
+		const char *argv[] = { "XREADGROUP", "GROUP", ALERT_GROUP, o->consumer, "COUNT", count,
+		    "STREAMS", sk, cursor };
+
+		s = store_command(st, 9, argv, &r);
+	}
+	if (s != STORE_OK)
+		goto out;
+	if (r->type == REDIS_REPLY_ERROR) {
+		s = store_reply_error(st, r, "reading pending alerts");
+		freeReplyObject(r);
+		goto out;
+	}
+	/* [[stream, [entries]]]: a full batch means more may follow; the next round goes on after the last. */
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == 1 && r->element[0]->type == REDIS_REPLY_ARRAY &&
+	    r->element[0]->elements == 2 && r->element[0]->element[1]->type == REDIS_REPLY_ARRAY) {
+		const redisReply *es = r->element[0]->element[1];
+
+		if (es->elements >= o->batch && es->elements > 0 &&
+		    es->element[es->elements - 1]->type == REDIS_REPLY_ARRAY &&
+		    es->element[es->elements - 1]->elements >= 1 &&
+		    es->element[es->elements - 1]->element[0]->type == REDIS_REPLY_STRING)
+			pw_strlcpy(next, es->element[es->elements - 1]->element[0]->str, sizeof(next));
+	}
+	collect_read(r, msgs, n, bad, n_bad);
+	freeReplyObject(r);
+	if (strcmp(next, cursor) != 0) {
+		const char *set[] = { "SET", ck, next, "PX", "86400000" };
+
+		s = run_simple(st, 5, set, "moving the pending cursor");
+	}
+out:
+	free(ck);
+	return s;
+}
+
 enum store_status
 alert_worker_run_once(struct store *st, const struct alert_channel *channels, size_t n_channels,
     const struct alert_worker_opts *opts, struct alert_worker_stats *stats)
@@ -616,21 +972,9 @@ alert_worker_run_once(struct store *st, const struct alert_channel *channels, si
 	pw_snprintf(idle, sizeof(idle), "%" PRId64, o.claim_idle_ms);
 	pw_snprintf(block, sizeof(block), "%" PRId64, o.block_ms);
 
-	{	/* 1. our own pending entries: retries, or what we read before a crash under this name */
-		const char *argv[] = { "XREADGROUP", "GROUP", ALERT_GROUP, o.consumer, "COUNT", count,
-		    "STREAMS", sk, "0" };
-
-		s = store_command(st, 9, argv, &r);
-		if (s != STORE_OK)
-			goto out;
-		if (r->type == REDIS_REPLY_ERROR) {
-			s = store_reply_error(st, r, "reading pending alerts");
-			freeReplyObject(r);
-			goto out;
-		}
-		collect_read(r, &msgs, &n, &bad, &n_bad);
-		freeReplyObject(r);
-	}
+	/* 1. our own pending entries: retries, or what we read before a crash under this name */
+	if ((s = read_own_pending(st, &o, sk, count, &msgs, &n, &bad, &n_bad)) != STORE_OK)
+		goto out;
 	{	/* 2. entries a dead worker left behind */
 		const char *argv[] = { "XAUTOCLAIM", sk, ALERT_GROUP, o.consumer, idle, "0-0", "COUNT", count };
 
@@ -668,26 +1012,11 @@ alert_worker_run_once(struct store *st, const struct alert_channel *channels, si
 
 		s = run_simple(st, 4, argv, "acknowledging a malformed alert");
 	}
-	for (i = 0; i < n && s == STORE_OK; i++) {
-		bool finished;
-
-		s = work_entry(st, channels, n_channels, &o, now, &rng, &msgs[i], &finished, stats);
-		if (s != STORE_OK)
-			break;
-		if (finished) {
-			const char *argv[] = { "XACK", sk, ALERT_GROUP, msgs[i].entry_id };
-
-			s = run_simple(st, 4, argv, "acknowledging an alert");
-			if (s == STORE_OK)
-				stats->acked++;
-		} else {
-			/* Still ours: reset its idle time so no other worker takes it over while it waits. */
-			const char *argv[] = { "XCLAIM", sk, ALERT_GROUP, o.consumer, "0", msgs[i].entry_id,
-			    "JUSTID" };
-
-			s = run_simple(st, 7, argv, "keeping an alert in retry");
-		}
-	}
+	for (i = 0; i < n && s == STORE_OK; i++)
+		s = settle_entry(st, channels, n_channels, &o, now, &rng, &msgs[i], stats);
+	for (i = 0; i < n_channels && s == STORE_OK; i++)
+		if (channels[i].digest_ms > 0 && channels[i].deliver_batch != NULL)
+			s = flush_digest(st, channels, n_channels, &channels[i], &o, now, &rng, stats);
 out:
 	for (i = 0; i < n; i++)
 		alert_msg_free(&msgs[i]);

@@ -19,7 +19,10 @@
  * old_price / new_price (exact decimal text, empty without a price),
  * old_minor / new_minor, old_currency / new_currency, old_availability /
  * new_availability, percent (signed, two decimals, may be empty), time (ISO
- * 8601 UTC), time_ms, channels (comma-separated notifier names).
+ * 8601 UTC), time_ms, channels (comma-separated notifier names), and for
+ * listings matched to a catalogue product: product (SKU), product_title,
+ * product_price / product_minor / product_currency (its own price), score
+ * (similarity, decimal text); these are empty without a match.
  */
 struct alert_msg {
 	char *entry_id;            /* stream entry id once read back ("1790000000000-0"), else NULL */
@@ -30,6 +33,8 @@ struct alert_msg {
 /* Value of a field, or "" when absent. Owned by msg. */
 const char *alert_msg_get(const struct alert_msg *msg, const char *name);
 void alert_msg_free(struct alert_msg *msg);
+/* Sets a field (appends it when absent); value is copied, NULL becomes "". */
+void alert_msg_set(struct alert_msg *msg, const char *name, const char *value);
 
 /* Idempotency key: hex SHA-256 of "rule|listing|time_ms" (ALERT_KEY_HEX chars + NUL into out). */
 void alert_key(const char *rule, const char *listing_id, int64_t time_ms, char out[ALERT_KEY_HEX + 1]);
@@ -70,7 +75,22 @@ struct alert_channel {
 	enum alert_delivery (*deliver)(const struct alert_channel *ch, const struct alert_msg *msg,
 	    int64_t now_ms, char *err, size_t errlen);
 	void *arg;                 /* the channel's own settings */
+	/*
+	 * Digest channels (digest_ms > 0 and deliver_batch set): alerts wait,
+	 * pending in the stream, and go out together as one message once the
+	 * oldest has waited digest_ms. key is the batch's idempotency key
+	 * (stable across redeliveries of the same batch).
+	 */
+	int64_t digest_ms;
+	enum alert_delivery (*deliver_batch)(const struct alert_channel *ch, const struct alert_msg *msgs,
+	    size_t n, const char *key, int64_t now_ms, char *err, size_t errlen);
 };
+
+/* Most alerts in one digest message; the rest go in the next one. */
+#define ALERT_DIGEST_MAX 200
+
+/* Idempotency key of a digest: hex SHA-256 of "digest|channel|entry ids" (out: ALERT_KEY_HEX + 1 bytes). */
+void alert_digest_key(const char *channel, const char *ids, char out[ALERT_KEY_HEX + 1]);
 
 struct alert_worker_opts {
 	const char *consumer;      /* consumer name in the group, unique per worker (e.g. host:pid) */
@@ -85,15 +105,18 @@ struct alert_worker_opts {
 };
 
 struct alert_worker_stats {
-	size_t delivered;          /* channel deliveries that succeeded */
+	size_t delivered;          /* channel deliveries that succeeded (each alert of a digest counts) */
+	size_t digests;            /* digest messages delivered */
 	size_t retried;            /* failed attempts scheduled for another try */
 	size_t dead;               /* channel deliveries moved to pw:alerts:dead */
 	size_t acked;              /* entries finished on every channel and acknowledged */
 };
 
 /*
- * One round of a notifier worker: its own pending entries (retries that are
- * due), entries of dead workers (XAUTOCLAIM), then new ones. For each entry
+ * One round of a notifier worker: a batch of its own pending entries
+ * (retries that are due; pw:alert:cursor:<consumer> walks through them over
+ * the rounds), entries of dead workers (XAUTOCLAIM), then new ones, then the
+ * digests that are due. For each entry
  * and each of its channels still open, one attempt; a failure waits with
  * exponential backoff and full jitter, one channel's wait never holds back
  * the others. An entry is XACKed only once every channel delivered or went
@@ -101,6 +124,14 @@ struct alert_worker_stats {
  */
 enum store_status alert_worker_run_once(struct store *st, const struct alert_channel *channels,
     size_t n_channels, const struct alert_worker_opts *opts, struct alert_worker_stats *stats);
+
+/*
+ * A stream entry reply ([id, [field, value, ...]]) as an alert_msg; false
+ * when malformed. For readers of pw:alerts (the CLI). msg is freed with
+ * alert_msg_free either way.
+ */
+struct redisReply;
+bool alert_msg_from_entry(const struct redisReply *entry, struct alert_msg *msg);
 
 /*
  * Re-queues one pw:alerts:dead entry (as "pricewatch alerts retry ID" does):

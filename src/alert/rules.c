@@ -161,7 +161,25 @@ alert_rule_free(struct alert_rule *r)
 bool
 alert_rule_evaluated(const struct alert_rule *r)
 {
-	return r->kind != ALERT_UNDERCUT && r->kind != ALERT_NEW_MATCH;
+	(void)r;
+	return true;
+}
+
+bool
+alert_rule_needs_match(const struct alert_rule *r)
+{
+	return r->kind == ALERT_UNDERCUT || r->kind == ALERT_NEW_MATCH || r->scope == SCOPE_PRODUCT;
+}
+
+bool
+alert_rule_applies(const struct alert_rule *r, const struct change *c)
+{
+	if (r->kind == ALERT_NEW_MATCH)
+		return c->match_event;
+	if (r->kind == ALERT_UNDERCUT)
+		return true;
+	/* A match verdict is not a price change: drop, below, ... look at recorded changes only. */
+	return !c->match_event;
 }
 
 bool
@@ -175,7 +193,11 @@ alert_rule_in_scope(const struct alert_rule *r, const struct change *c)
 	case SCOPE_LISTING:
 		return c->listing_id != NULL && strcmp(c->listing_id, r->scope_value) == 0;
 	case SCOPE_PRODUCT:
+		return c->match_sku != NULL && strcmp(c->match_sku, r->scope_value) == 0;
 	case SCOPE_TAG:
+		for (size_t i = 0; i < c->n_tags; i++)
+			if (c->tags[i] != NULL && strcmp(c->tags[i], r->scope_value) == 0)
+				return true;
 		return false;
 	}
 	return false;
@@ -293,6 +315,27 @@ lowest_condition(const struct alert_rule *r, const struct change *c, const struc
 	return compared ? VERDICT_FIRE : VERDICT_INCOMPARABLE;
 }
 
+bool
+alert_rule_currency_mismatch(const struct alert_rule *r, const struct change *c)
+{
+	return r->kind == ALERT_UNDERCUT && c->match_sku != NULL && has_price(&c->new_price) &&
+	    has_price(&c->product_price) && strcmp(c->new_price.currency, c->product_price.currency) != 0;
+}
+
+/*
+ * undercut: the matched listing's price strictly below the product's own
+ * price, same currency only. VERDICT_NO (at or above, or no match) re-arms.
+ */
+static enum alert_verdict
+undercut_condition(const struct change *c)
+{
+	if (c->match_sku == NULL || c->match_sku[0] == '\0')
+		return VERDICT_NO;
+	if (!same_currency(&c->new_price, &c->product_price))
+		return VERDICT_INCOMPARABLE;
+	return c->new_price.minor < c->product_price.minor ? VERDICT_FIRE : VERDICT_NO;
+}
+
 /* below/above: is the new price on the target side? VERDICT_NO means on the other side (re-arms). */
 static enum alert_verdict
 target_condition(const struct alert_rule *r, const struct change *c)
@@ -341,8 +384,10 @@ alert_rule_condition(const struct alert_rule *r, const struct change *c, const s
 			return VERDICT_FIRE;
 		return VERDICT_NO;
 	case ALERT_UNDERCUT:
+		return undercut_condition(c);
 	case ALERT_NEW_MATCH:
-		return VERDICT_NO;
+		return c->match_event && c->match_new && c->match_sku != NULL && c->match_sku[0] != '\0' ?
+		    VERDICT_FIRE : VERDICT_NO;
 	}
 	return VERDICT_NO;
 }
@@ -352,7 +397,7 @@ alert_rule_decide(const struct alert_rule *r, const struct change *c, const stru
     size_t n_hist, struct alert_state *state, bool *state_dirty)
 {
 	enum alert_verdict v;
-	bool armed_kind = r->kind == ALERT_BELOW || r->kind == ALERT_ABOVE;
+	bool armed_kind = r->kind == ALERT_BELOW || r->kind == ALERT_ABOVE || r->kind == ALERT_UNDERCUT;
 
 	*state_dirty = false;
 	if (!state->present) {

@@ -24,6 +24,21 @@ struct change {
 	struct money old_price, new_price;
 	enum availability old_avail, new_avail;
 	int64_t time_ms;
+	/*
+	 * Product matching (zeroed: none). match_sku is the catalogue product the
+	 * listing is matched to (pw:listing:<ID> match_sku), product_price its own
+	 * price (pw:product:<SKU>). match_event: this is a matcher verdict rather
+	 * than a price change (alert_on_match); match_new: the match is new.
+	 */
+	const char *match_sku;
+	const char *product_title;
+	struct money product_price;
+	double match_score;        /* similarity 0..1, reported only; never a price */
+	bool match_event;
+	bool match_new;
+	/* The source's tags ([source] tags), for scope tag:NAME. Borrowed. */
+	char *const *tags;
+	size_t n_tags;
 };
 
 enum alert_kind {
@@ -35,8 +50,8 @@ enum alert_kind {
 	ALERT_BACK_IN_STOCK,
 	ALERT_OUT_OF_STOCK,
 	ALERT_ANY_CHANGE,
-	ALERT_UNDERCUT,            /* parsed, not evaluated yet: needs product matching */
-	ALERT_NEW_MATCH,           /* parsed, not evaluated yet: needs product matching */
+	ALERT_UNDERCUT,            /* matched listing below the catalogue product's own price (same currency) */
+	ALERT_NEW_MATCH,           /* a listing newly matched to a catalogue product (match events only) */
 };
 /* "drop", "back-in-stock", ... (the config spelling). */
 const char *alert_kind_name(enum alert_kind k);
@@ -45,8 +60,8 @@ enum alert_scope_kind {
 	SCOPE_ALL = 0,
 	SCOPE_SOURCE,
 	SCOPE_LISTING,
-	SCOPE_PRODUCT,             /* catalogue product: needs matching, never in scope yet */
-	SCOPE_TAG,                 /* needs tags: never in scope yet */
+	SCOPE_PRODUCT,             /* listings matched to catalogue product SKU (change.match_sku) */
+	SCOPE_TAG,                 /* listings of sources tagged NAME (change.tags) */
 };
 
 /* A config_rule turned into numbers once. Decimal settings are scaled by 10^4 (the config allows 4 decimals). */
@@ -68,8 +83,15 @@ struct alert_rule {
 /* Compiles one rule; on a bad value returns false with err naming the rule and the config line. */
 bool alert_rule_compile(const struct config_rule *cr, struct alert_rule *out, char *err, size_t errlen);
 void alert_rule_free(struct alert_rule *r);
-/* False for kinds that need product matching (undercut, new-match): they never fire yet. */
+/* Every kind is evaluated now (kept for callers of the earlier API): always true. */
 bool alert_rule_evaluated(const struct alert_rule *r);
+/* Does the rule look at product matching (undercut, new-match, or scope product:)? */
+bool alert_rule_needs_match(const struct alert_rule *r);
+/*
+ * Is the rule evaluated on this kind of event? new-match only on match
+ * events, the price and stock kinds only on changes, undercut on both.
+ */
+bool alert_rule_applies(const struct alert_rule *r, const struct change *c);
 /* Does the rule look at this change at all (scope)? */
 bool alert_rule_in_scope(const struct alert_rule *r, const struct change *c);
 /* Does the rule need the listing's history (lowest in N days)? The window starts at time_ms - days. */
@@ -94,6 +116,12 @@ enum alert_verdict {
 	VERDICT_DUPLICATE,         /* this change (or a later one) was already handled */
 	VERDICT_INCOMPARABLE,      /* missing price or different currencies: never compared */
 };
+/*
+ * undercut: true when the listing's price and the product's own price are
+ * both known but in different currencies (counted and logged by the engine:
+ * never compared silently).
+ */
+bool alert_rule_currency_mismatch(const struct alert_rule *r, const struct change *c);
 const char *alert_verdict_name(enum alert_verdict v);
 
 /*

@@ -7,7 +7,6 @@
 #include <string.h>
 
 #include <curl/curl.h>
-#include <json-c/json.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -19,61 +18,10 @@
 #define WEBHOOK_DEFAULT_TIMEOUT_MS 30000
 #define WEBHOOK_ERR_BODY 200           /* bytes of the receiver's answer quoted in an error */
 
-static json_object *
-str_or_null(const char *s)
-{
-	return s != NULL && s[0] != '\0' ? json_object_new_string(s) : NULL;
-}
-
-static json_object *
-int_or_null(const char *s)
-{
-	int64_t v;
-
-	return s != NULL && parse_int64(s, INT64_MIN, INT64_MAX, &v) ? json_object_new_int64(v) : NULL;
-}
-
-static json_object *
-side(const struct alert_msg *msg, const char *prefix)
-{
-	json_object *o = json_object_new_object();
-	char name[32];
-
-	pw_snprintf(name, sizeof(name), "%s_price", prefix);
-	json_object_object_add(o, "price", str_or_null(alert_msg_get(msg, name)));
-	pw_snprintf(name, sizeof(name), "%s_minor", prefix);
-	json_object_object_add(o, "minor", int_or_null(alert_msg_get(msg, name)));
-	pw_snprintf(name, sizeof(name), "%s_currency", prefix);
-	json_object_object_add(o, "currency", str_or_null(alert_msg_get(msg, name)));
-	pw_snprintf(name, sizeof(name), "%s_availability", prefix);
-	json_object_object_add(o, "availability", str_or_null(alert_msg_get(msg, name)));
-	return o;
-}
-
 char *
 webhook_payload(const struct alert_msg *msg, int64_t now_ms)
 {
-	json_object *root = json_object_new_object(), *listing = json_object_new_object();
-	char *out;
-
-	json_object_object_add(root, "id", json_object_new_string(alert_msg_get(msg, "id")));
-	json_object_object_add(root, "rule", json_object_new_string(alert_msg_get(msg, "rule")));
-	json_object_object_add(root, "kind", json_object_new_string(alert_msg_get(msg, "kind")));
-	json_object_object_add(listing, "id", json_object_new_string(alert_msg_get(msg, "listing")));
-	json_object_object_add(listing, "source", str_or_null(alert_msg_get(msg, "source")));
-	json_object_object_add(listing, "url", str_or_null(alert_msg_get(msg, "url")));
-	json_object_object_add(listing, "title", str_or_null(alert_msg_get(msg, "title")));
-	json_object_object_add(root, "listing", listing);
-	json_object_object_add(root, "old", side(msg, "old"));
-	json_object_object_add(root, "new", side(msg, "new"));
-	json_object_object_add(root, "percent", str_or_null(alert_msg_get(msg, "percent")));
-	json_object_object_add(root, "time", str_or_null(alert_msg_get(msg, "time")));
-	json_object_object_add(root, "time_ms", int_or_null(alert_msg_get(msg, "time_ms")));
-	/* Inside the signed body, so a replayed request cannot claim a fresh timestamp. */
-	json_object_object_add(root, "sent_at", json_object_new_int64(now_ms / 1000));
-	out = xstrdup(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE));
-	json_object_put(root);
-	return out;
+	return alert_payload(ALERT_FORMAT_GENERIC, msg, 1, NULL, now_ms);
 }
 
 bool
@@ -141,11 +89,90 @@ classify(CURLcode rc, long status)
 	return DELIVERY_PERMANENT;
 }
 
+struct webhook_conn {
+	CURL *handle;              /* made on first use; keeps the connection to the receiver open */
+};
+
+struct webhook_conn *
+webhook_conn_new(void)
+{
+	return xcalloc(1, sizeof(struct webhook_conn));
+}
+
+void
+webhook_conn_free(struct webhook_conn *conn)
+{
+	if (conn == NULL)
+		return;
+	if (conn->handle != NULL)
+		curl_easy_cleanup(conn->handle);
+	free(conn);
+}
+
+/* The easy handle for one POST: the connection's, reset to no options (its connection cache survives), or a new one. */
+static CURL *
+conn_handle(struct webhook_conn *conn)
+{
+	if (conn == NULL)
+		return curl_easy_init();
+	if (conn->handle == NULL)
+		conn->handle = curl_easy_init();
+	else
+		curl_easy_reset(conn->handle);
+	return conn->handle;
+}
+
+const char *
+alert_transport_stage(int curl_code)
+{
+	switch ((CURLcode)curl_code) {
+	case CURLE_OK:
+		return "ok";
+	case CURLE_URL_MALFORMAT:
+	case CURLE_UNSUPPORTED_PROTOCOL:
+		return "url";
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+		return "dns";
+	case CURLE_COULDNT_CONNECT:
+		return "connect";
+	case CURLE_OPERATION_TIMEDOUT:
+		return "timeout";
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CIPHER:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_USE_SSL_FAILED:
+	case CURLE_SSL_ENGINE_NOTFOUND:
+	case CURLE_SSL_ENGINE_SETFAILED:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_CRL_BADFILE:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return "tls";
+	case CURLE_LOGIN_DENIED:
+		return "auth";
+	default:
+		return "transfer";
+	}
+}
+
 enum alert_delivery
 webhook_post(const struct webhook_opts *opts, const struct alert_msg *msg, int64_t now_ms, long *status,
     char *err, size_t errlen)
 {
-	char *body = webhook_payload(msg, now_ms);
+	char *body = alert_payload(opts->format, msg, 1, NULL, now_ms);
+	enum alert_delivery d = webhook_post_body(opts, body, alert_msg_get(msg, "id"), now_ms, status, NULL, err,
+	    errlen);
+
+	free(body);
+	return d;
+}
+
+enum alert_delivery
+webhook_post_body(const struct webhook_opts *opts, const char *body, const char *key, int64_t now_ms,
+    long *status, int *curl_code, char *err, size_t errlen)
+{
 	char sig[WEBHOOK_SIG_LEN + 1], *h_sig = NULL, *h_id, *h_ts;
 	char cerr[CURL_ERROR_SIZE];
 	struct curl_slist *hdr = NULL, *tmp;
@@ -156,10 +183,12 @@ webhook_post(const struct webhook_opts *opts, const struct alert_msg *msg, int64
 	enum alert_delivery d;
 
 	*status = 0;
+	if (curl_code != NULL)
+		*curl_code = CURLE_OK;
 	err[0] = '\0';
 	cerr[0] = '\0';
 	ans.text[0] = '\0';
-	h_id = xasprintf("X-Pricewatch-Delivery: %s", alert_msg_get(msg, "id"));
+	h_id = xasprintf("X-Pricewatch-Delivery: %s", key);
 	h_ts = xasprintf("X-Pricewatch-Timestamp: %" PRId64, now_ms / 1000);
 	if (opts->secret != NULL && opts->secret[0] != '\0') {
 		if (!webhook_signature(opts->secret, body, strlen(body), sig)) {
@@ -169,7 +198,7 @@ webhook_post(const struct webhook_opts *opts, const struct alert_msg *msg, int64
 		}
 		h_sig = xasprintf("X-Pricewatch-Signature: %s", sig);
 	}
-	c = curl_easy_init();
+	c = conn_handle(opts->conn);
 	if (c == NULL) {
 		pw_snprintf(err, errlen, "%s: cannot start libcurl", opts->url);
 		d = DELIVERY_RETRY;
@@ -213,9 +242,12 @@ webhook_post(const struct webhook_opts *opts, const struct alert_msg *msg, int64
 		rc = curl_easy_perform(c);
 	if (rc == CURLE_OK)
 		(void)curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &st);
-	curl_easy_cleanup(c);
+	if (opts->conn == NULL)
+		curl_easy_cleanup(c);
 	curl_slist_free_all(hdr);
 	*status = st;
+	if (curl_code != NULL)
+		*curl_code = (int)rc;
 	d = classify(rc, st);
 	if (rc != CURLE_OK)
 		pw_snprintf(err, errlen, "%s: %s", opts->url, cerr[0] != '\0' ? cerr : curl_easy_strerror(rc));
@@ -226,7 +258,6 @@ out_nocurl:
 	free(h_sig);
 	free(h_id);
 	free(h_ts);
-	free(body);
 	return d;
 }
 
@@ -237,4 +268,17 @@ webhook_deliver(const struct alert_channel *ch, const struct alert_msg *msg, int
 	long status;
 
 	return webhook_post(ch->arg, msg, now_ms, &status, err, errlen);
+}
+
+enum alert_delivery
+webhook_deliver_batch(const struct alert_channel *ch, const struct alert_msg *msgs, size_t n, const char *key,
+    int64_t now_ms, char *err, size_t errlen)
+{
+	const struct webhook_opts *opts = ch->arg;
+	char *body = alert_payload(opts->format, msgs, n, key, now_ms);
+	long status;
+	enum alert_delivery d = webhook_post_body(opts, body, key, now_ms, &status, NULL, err, errlen);
+
+	free(body);
+	return d;
 }

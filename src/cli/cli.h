@@ -139,6 +139,19 @@ void out_money(const struct money *m, char *buf, size_t buflen);
 /* Formats epoch ms as ISO UTC into buf (>= 32 bytes); "" for 0 (never seen). */
 void out_time(int64_t ms, char *buf, size_t buflen);
 
+/* --color=WHEN: auto colours only a terminal; NO_COLOR (non-empty) turns colour off in every mode. */
+enum out_color { OUT_COLOR_AUTO = 0, OUT_COLOR_ALWAYS, OUT_COLOR_NEVER };
+/* Parses "auto", "always"/"yes", "never"/"no" (NULL: auto); false on anything else. */
+bool out_color_parse(const char *text, enum out_color *mode);
+/* Whether to write ANSI colour to f: never with NO_COLOR, else always, never, or when f is a tty. */
+bool out_color_wanted(FILE *f, enum out_color mode);
+/*
+ * Writes a Unicode sparkline (U+2581..U+2588, one character per value; a space
+ * where present[i] is false) of n values into buf, scaled between their min and
+ * max. Stops at a character boundary when buf is full; returns the characters written.
+ */
+size_t out_sparkline(const int64_t *values, const bool *present, size_t n, char *buf, size_t buflen);
+
 /* JSON helpers (json-c); each returns a new object owned by the caller (json_object_put). */
 struct json_object;
 struct json_object *out_json_listing(const struct listing *l);
@@ -148,6 +161,9 @@ void out_json_print(FILE *f, struct json_object *obj);
 
 /* cmd-history.c */
 extern const struct cmd_entry cmd_history_entry;
+
+/* cmd-chart.c */
+extern const struct cmd_entry cmd_chart_entry;
 
 /* cmd-listings.c */
 extern const struct cmd_entry cmd_listings_entry;
@@ -213,5 +229,25 @@ extern const struct cmd_entry cmd_status_entry;
 
 /* cmd-alerts.c */
 extern const struct cmd_entry cmd_alerts_entry;
+
+/* cmd-crawl.c */
+extern const struct cmd_entry cmd_crawl_entry;
+
+/* cmd-notify.c */
+extern const struct cmd_entry cmd_notify_entry;
+
+/* cmd-catalog.c: the command, and what cmd-match.c shares with it */
+extern const struct cmd_entry cmd_catalog_entry;
+struct descriptor_model;
+/* Opens the image model the config names ([inference] model, [match] embedding-output); prints why not
+ * and returns an exit code. The caller frees *model with descriptor_model_free(). */
+int cli_descriptor_model_open(struct cli_ctx *ctx, struct descriptor_model **model);
+/* An image's bytes from a local path or an http(s) URL (crawler limits, SSRF guard unless allow_private),
+ * at most [crawl] max-image-size. Returns a malloc'd buffer (caller frees) or NULL with err set. */
+unsigned char *cli_image_read(struct cli_ctx *ctx, const char *src, bool allow_private, size_t *len, char *err,
+    size_t errlen);
+
+/* cmd-match.c */
+extern const struct cmd_entry cmd_match_entry;
 
 #endif

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 #include <json-c/json.h>
 
+#include "alert/format.h"
 #include "alert/queue.h"
 #include "cli/cli.h"
 #include "common/util.h"
@@ -27,7 +28,8 @@ const struct cmd_entry cmd_alerts_entry = {
 	.summary = "show recent alerts and their delivery per channel, or the dead letters; retry one",
 	.help =
 	    "Lists the alerts of pw:alerts, newest first, with the delivery state of each\n"
-	    "channel (delivered, retry, dead, or pending when no worker tried it yet).\n"
+	    "channel (delivered, retry, dead, digest while it waits for the channel's\n"
+	    "digest, or pending when no worker tried it yet).\n"
 	    "\"alerts retry DEAD_ID\" puts a dead letter back in the queue for its channel\n"
 	    "(same idempotency key) and prints the new alert entry's id.\n"
 	    "Options:\n"
@@ -117,42 +119,19 @@ json_int_field(const char *s)
 	return parse_int64(s, INT64_MIN, INT64_MAX, &v) ? json_object_new_int64(v) : NULL;
 }
 
+/* The alert's own fields, in the shape of the webhook body (docs/alerts.md); entry is [id, [f, v, ...]]. */
 static struct json_object *
-json_side(const redisReply *fv, const char *side)
+json_alert(const redisReply *entry)
 {
-	struct json_object *o = json_object_new_object();
-	char name[32];
+	struct alert_msg msg;
+	struct json_object *o;
 
-	pw_snprintf(name, sizeof name, "%s_price", side);
-	json_object_object_add(o, "price", json_str_or_null(field(fv, name)));
-	pw_snprintf(name, sizeof name, "%s_minor", side);
-	json_object_object_add(o, "minor", json_int_field(field(fv, name)));
-	pw_snprintf(name, sizeof name, "%s_currency", side);
-	json_object_object_add(o, "currency", json_str_or_null(field(fv, name)));
-	pw_snprintf(name, sizeof name, "%s_availability", side);
-	json_object_object_add(o, "availability", json_str_or_null(field(fv, name)));
-	return o;
-}
-
-/* The alert's own fields, in the shape of the webhook body (docs/alerts.md). */
-static struct json_object *
-json_alert(const redisReply *fv)
-{
-	struct json_object *o = json_object_new_object(), *l = json_object_new_object();
-
-	json_object_object_add(o, "id", json_str_or_null(field(fv, "id")));
-	json_object_object_add(o, "rule", json_str_or_null(field(fv, "rule")));
-	json_object_object_add(o, "kind", json_str_or_null(field(fv, "kind")));
-	json_object_object_add(l, "id", json_str_or_null(field(fv, "listing")));
-	json_object_object_add(l, "source", json_str_or_null(field(fv, "source")));
-	json_object_object_add(l, "url", json_str_or_null(field(fv, "url")));
-	json_object_object_add(l, "title", json_str_or_null(field(fv, "title")));
-	json_object_object_add(o, "listing", l);
-	json_object_object_add(o, "old", json_side(fv, "old"));
-	json_object_object_add(o, "new", json_side(fv, "new"));
-	json_object_object_add(o, "percent", json_str_or_null(field(fv, "percent")));
-	json_object_object_add(o, "time", json_str_or_null(field(fv, "time")));
-	json_object_object_add(o, "time_ms", json_int_field(field(fv, "time_ms")));
+	if (!alert_msg_from_entry(entry, &msg)) {
+		alert_msg_free(&msg);
+		return json_object_new_object();
+	}
+	o = alert_json(&msg);
+	alert_msg_free(&msg);
 	return o;
 }
 
@@ -272,7 +251,7 @@ print_alerts(struct cli_ctx *ctx, const redisReply *r)
 		if ((rc = load_delivery(ctx, field(fv, "id"), &dh)) != CLI_EXIT_OK)
 			break;
 		if (arr != NULL) {
-			struct json_object *o = json_alert(fv), *chs = json_object_new_array();
+			struct json_object *o = json_alert(e), *chs = json_object_new_array();
 
 			json_object_object_add(o, "entry_id", json_object_new_string(e->element[0]->str));
 			describe_delivery(fv, dh, chs, delivery, sizeof delivery);
@@ -341,7 +320,7 @@ print_dead(struct cli_ctx *ctx, const redisReply *r)
 			json_object_object_add(o, "channel", json_str_or_null(field(fv, "channel")));
 			json_object_object_add(o, "attempts", json_int_field(field(fv, "attempts")));
 			json_object_object_add(o, "error", json_str_or_null(field(fv, "error")));
-			json_object_object_add(o, "alert", json_alert(fv));
+			json_object_object_add(o, "alert", json_alert(e));
 			json_object_array_add(arr, o);
 		} else {
 			const char *row[7] = { e->element[0]->str, when, field(fv, "channel"), field(fv, "attempts"),

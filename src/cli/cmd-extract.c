@@ -10,9 +10,11 @@
 #include <json-c/json.h>
 
 #include "cli/cli.h"
+#include "common/config.h"
 #include "common/money.h"
 #include "common/util.h"
 #include "extract/extract.h"
+#include "store/store.h"
 
 /* Read at most this much (one byte over extract's own 32 MiB cap, so it can say "too large"). */
 #define EXTRACT_READ_MAX ((size_t)32 * 1024 * 1024 + 1)
@@ -25,14 +27,18 @@ const struct cmd_entry cmd_extract_entry = {
 	.usage = "[--url URL] [--source NAME] [--currency CUR] [--json] FILE|-",
 	.summary = "show the listings found in a saved page, and which extractor found each field",
 	.help =
-	    "Runs the same extractors as the crawler (JSON-LD > microdata > OpenGraph) on a\n"
-	    "saved HTML page (FILE, or - for standard input) and prints every listing.\n"
+	    "Runs the same extractors as the crawler (source rules > JSON-LD > microdata/RDFa >\n"
+	    "OpenGraph > heuristic) on a saved HTML page (FILE, or - for standard input) and\n"
+	    "prints every listing, naming the extractor that filled each field: the tool for\n"
+	    "writing a source's *-xpath rules.\n"
 	    "Options:\n"
 	    "  -u, --url URL         the page's URL: relative links resolve against it\n"
-	    "  -s, --source NAME     use this [source]'s default currency from the configuration\n"
+	    "  -s, --source NAME     use this [source]'s XPath rules, currency and decimal separator\n"
+	    "                        from the configuration (-c FILE); the first URL is the default --url\n"
 	    "  -C, --currency CUR    default currency when the page names none (wins over --source)\n"
 	    "      --json            JSON: an array of listings (title, price, currency, price_high,\n"
-	    "                        availability, sku, gtin, mpn, brand, image, url, extractor, sources)\n"
+	    "                        list_price, availability, sku, gtin, mpn, brand, image, url, seller,\n"
+	    "                        extractor, listing_id, sources)\n"
 	    "  -h, --help            show this help\n"
 	    "Exit status 1 when the page holds no listing, 4 when it cannot be read.\n",
 	.exec = cmd_extract_exec,
@@ -90,13 +96,26 @@ json_money(const struct money *m)
 	return json_object_new_string(buf);
 }
 
+/*
+ * The id the crawler stores this listing under for --source (SKU or GTIN, else the
+ * normalised URL); NULL without a source or an identity.
+ */
+static const char *
+listing_id(const char *source, const struct extract_record *r, char *buf, size_t buflen)
+{
+	if (source == NULL || !store_listing_id(source, r->sku, r->gtin, r->url, buf, buflen))
+		return NULL;
+	return buf;
+}
+
 static void
-print_json(struct cli_ctx *ctx, const struct extract_result *res)
+print_json(struct cli_ctx *ctx, const struct extract_result *res, const char *source)
 {
 	struct json_object *arr = json_object_new_array();
 
 	for (size_t i = 0; i < res->n_records; i++) {
 		const struct extract_record *r = &res->records[i];
+		char id[512];
 		struct json_object *o = json_object_new_object(), *src = json_object_new_object();
 		const char *avail = schema_availability(r->availability);
 
@@ -104,6 +123,7 @@ print_json(struct cli_ctx *ctx, const struct extract_result *res)
 		json_object_object_add(o, "price", json_money(&r->price));
 		json_object_object_add(o, "currency", r->price.currency[0] ? json_str(r->price.currency) : NULL);
 		json_object_object_add(o, "price_high", json_money(&r->price_high));
+		json_object_object_add(o, "list_price", json_money(&r->list_price));
 		json_object_object_add(o, "availability", json_str(avail));
 		json_object_object_add(o, "sku", json_str(r->sku));
 		json_object_object_add(o, "gtin", json_str(r->gtin));
@@ -111,7 +131,9 @@ print_json(struct cli_ctx *ctx, const struct extract_result *res)
 		json_object_object_add(o, "brand", json_str(r->brand));
 		json_object_object_add(o, "image", json_str(r->image_url));
 		json_object_object_add(o, "url", json_str(r->url));
+		json_object_object_add(o, "seller", json_str(r->seller));
 		json_object_object_add(o, "extractor", json_str(r->extractor));
+		json_object_object_add(o, "listing_id", json_str(listing_id(source, r, id, sizeof id)));
 		for (int f = 0; f < EXTRACT_F_COUNT; f++)
 			if (r->source[f] != NULL)
 				json_object_object_add(src, extract_field_name((enum extract_field)f), json_str(r->source[f]));
@@ -140,26 +162,42 @@ print_field(struct cli_ctx *ctx, const char *name, const char *value, const char
 	free(safe);
 }
 
+/* "19.99 EUR", "19.99 - 29.99 EUR" into buf; "" when there is no price. */
 static void
-print_text(struct cli_ctx *ctx, const struct extract_result *res)
+format_price(const struct money *low, const struct money *high, char *buf, size_t buflen)
+{
+	char h[64];
+	size_t l;
+
+	buf[0] = '\0';
+	if (low->currency[0] == '\0' || !money_format_decimal(low, buf, buflen)) {
+		buf[0] = '\0';
+		return;
+	}
+	l = strlen(buf);
+	if (high != NULL && high->currency[0] != '\0' && money_format_decimal(high, h, sizeof h))
+		pw_snprintf(buf + l, buflen - l, " - %s", h);
+	l = strlen(buf);
+	pw_snprintf(buf + l, buflen - l, " %s", low->currency);
+}
+
+static void
+print_text(struct cli_ctx *ctx, const struct extract_result *res, const char *source)
 {
 	for (size_t i = 0; i < res->n_records; i++) {
 		const struct extract_record *r = &res->records[i];
 		const char *main = r->source[EXTRACT_F_TITLE] != NULL ? r->source[EXTRACT_F_TITLE] :
 		    r->source[EXTRACT_F_PRICE];
-		char price[96] = "", high[64] = "";
+		char price[96], list[96], id[512];
 		char *title = out_display_clip(r->title != NULL ? r->title : "(no title)", 0);
 
-		if (r->price.currency[0] != '\0' && money_format_decimal(&r->price, price, sizeof price)) {
-			size_t l = strlen(price);
-			if (r->price_high.currency[0] != '\0' && money_format_decimal(&r->price_high, high, sizeof high))
-				pw_snprintf(price + l, sizeof price - l, " - %s", high);
-			l = strlen(price);
-			pw_snprintf(price + l, sizeof price - l, " %s", r->price.currency);
-		}
+		format_price(&r->price, &r->price_high, price, sizeof price);
+		format_price(&r->list_price, NULL, list, sizeof list);
 		fprintf(ctx->out, "%s%zu. %s  [%s]\n", i > 0 ? "\n" : "", i + 1, title, r->extractor);
 		free(title);
 		print_field(ctx, "price", price[0] ? price : NULL, r->source[EXTRACT_F_PRICE], main);
+		if (list[0] != '\0')
+			print_field(ctx, "list price", list, r->source[EXTRACT_F_LIST_PRICE], main);
 		print_field(ctx, "availability", schema_availability(r->availability),
 		    r->source[EXTRACT_F_AVAILABILITY], main);
 		print_field(ctx, "sku", r->sku, r->source[EXTRACT_F_SKU], main);
@@ -168,6 +206,10 @@ print_text(struct cli_ctx *ctx, const struct extract_result *res)
 		print_field(ctx, "brand", r->brand, r->source[EXTRACT_F_BRAND], main);
 		print_field(ctx, "image", r->image_url, r->source[EXTRACT_F_IMAGE], main);
 		print_field(ctx, "url", r->url, r->source[EXTRACT_F_URL], main);
+		if (r->seller != NULL)
+			print_field(ctx, "seller", r->seller, r->source[EXTRACT_F_SELLER], main);
+		if (source != NULL)
+			print_field(ctx, "listing id", listing_id(source, r, id, sizeof id), NULL, main);
 	}
 }
 
@@ -175,6 +217,7 @@ static int
 cmd_extract_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *url = NULL, *source = NULL, *currency = NULL, *path;
+	struct extract_opts opts = { 0 };
 	struct extract_result res;
 	char *html;
 	size_t len = 0;
@@ -216,21 +259,24 @@ cmd_extract_exec(struct cli_ctx *ctx, int argc, char **argv)
 	path = argv[optind];
 
 	if (source != NULL) {
-		bool found = false;
+		const struct config_source *src;
 		if ((rc = cli_resolve(ctx)) != CLI_EXIT_OK)
 			return rc;
-		for (size_t i = 0; i < ctx->cfg.n_sources; i++)
-			if (strcmp(ctx->cfg.sources[i].name, source) == 0) {
-				found = true;
-				if (currency == NULL)
-					currency = ctx->cfg.sources[i].currency;
-			}
-		if (!found) {
+		if ((src = config_find_source(&ctx->cfg, source)) == NULL) {
 			cli_error(ctx, "no [source \"%s\"] in %s", source,
 			    ctx->cfg.path != NULL ? ctx->cfg.path : "the configuration");
 			return CLI_EXIT_USAGE;
 		}
+		/* Exactly what the crawler uses for this source's pages. */
+		if (currency == NULL)
+			currency = src->currency;
+		if (url == NULL && src->n_urls > 0)
+			url = src->urls[0];
+		opts.decimal_separator = src->decimal_separator;
+		opts.rules = &src->xpath;
+		opts.source = src->name;
 	}
+	opts.default_currency = currency;
 
 	html = cli_read_input(path, EXTRACT_READ_MAX, &len);
 	if (html == NULL) {
@@ -238,13 +284,13 @@ cmd_extract_exec(struct cli_ctx *ctx, int argc, char **argv)
 		    strerror(errno));
 		return CLI_EXIT_ERROR;
 	}
-	extract_page(html, len, url, currency, &res);
+	extract_page_ex(html, len, url, &opts, &res);
 	free(html);
 
 	if (ctx->format == CLI_FORMAT_JSON)
-		print_json(ctx, &res);
+		print_json(ctx, &res, source);
 	else
-		print_text(ctx, &res);
+		print_text(ctx, &res, source);
 	/* Problems go to stderr so that --json output stays one clean document. */
 	if (res.n_records == 0)
 		cli_error(ctx, "%s: no listing found: %s", path, res.error);

@@ -16,7 +16,7 @@ static int cmd_history_exec(struct cli_ctx *ctx, int argc, char **argv);
 const struct cmd_entry cmd_history_entry = {
 	.name = "history",
 	.alias = "hist",
-	.usage = "LISTING [--since 30d|DATE] [--until DATE] [--json|--csv]",
+	.usage = "LISTING [--since 30d|DATE] [--until DATE] [--json|--csv] [--color=WHEN]",
 	.summary = "show the price and availability changes of one listing",
 	.help =
 	    "Options:\n"
@@ -26,25 +26,86 @@ const struct cmd_entry cmd_history_entry = {
 	    "  -u, --until WHEN  only changes at or before WHEN (same forms); default: now\n"
 	    "      --json        JSON: {\"listing\": {...}, \"history\": [...]}\n"
 	    "      --csv         CSV with a header row\n"
+	    "      --color=WHEN  colour the summary line: auto (on a terminal, the\n"
+	    "                    default), always or never; NO_COLOR turns it off\n"
 	    "  -h, --help        show this help\n"
+	    "The table ends with a sparkline of the prices and their min, max and current.\n"
 	    "LISTING is an id as shown by 'pricewatch listings'. Exit status 1 when the\n"
 	    "listing does not exist or has no change in the range.\n",
 	.exec = cmd_history_exec,
 };
 
-enum { OPT_JSON = 256, OPT_CSV };
+enum { OPT_JSON = 256, OPT_CSV, OPT_COLOR };
+
+/* Change points drawn in the sparkline: the most recent ones. */
+#define SPARK_MAX 60
+
+/* SGR sequences for the summary line. */
+#define SGR_RESET "\033[0m"
+#define SGR_BOLD "\033[1m"
+#define SGR_GREEN "\033[32m"
+#define SGR_RED "\033[31m"
+#define SGR_CYAN "\033[36m"
 
 static const struct option history_options[] = {
 	{ "since", required_argument, NULL, 's' },
 	{ "until", required_argument, NULL, 'u' },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "color", optional_argument, NULL, OPT_COLOR },
+	{ "colour", optional_argument, NULL, OPT_COLOR },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
+/*
+ * "prices ▇▇▁▁  min 18.99  max 19.99  current 18.99 USD": the last SPARK_MAX
+ * change points in the currency of the latest price (a listing that changed
+ * currency is summarised in its current one). Amounts print exactly (money.h).
+ */
 static void
-print_table(struct cli_ctx *ctx, const struct listing *l, const struct history_point *pts, size_t n)
+print_summary(struct cli_ctx *ctx, const struct history_point *pts, size_t n, bool color)
+{
+	int64_t values[SPARK_MAX];
+	bool present[SPARK_MAX];
+	size_t first = n > SPARK_MAX ? n - SPARK_MAX : 0, k = 0, last = n;
+	struct money lo = { 0 }, hi = { 0 };
+	char spark[SPARK_MAX * 3 + 1], lo_s[64], hi_s[64], cur_s[64];
+	const char *cur;
+
+	while (last > 0 && pts[last - 1].price.currency[0] == '\0')
+		last--;
+	if (last == 0)
+		return;
+	cur = pts[last - 1].price.currency;
+	for (size_t i = first; i < n; i++, k++) {
+		const struct money *m = &pts[i].price;
+
+		present[k] = strcmp(m->currency, cur) == 0;
+		values[k] = m->minor;
+		if (!present[k])
+			continue;
+		if (lo.currency[0] == '\0' || m->minor < lo.minor)
+			lo = *m;
+		if (hi.currency[0] == '\0' || m->minor > hi.minor)
+			hi = *m;
+	}
+	if (lo.currency[0] == '\0')
+		lo = hi = pts[last - 1].price;
+	out_sparkline(values, present, k, spark, sizeof spark);
+	out_money(&lo, lo_s, sizeof lo_s);
+	out_money(&hi, hi_s, sizeof hi_s);
+	out_money(&pts[last - 1].price, cur_s, sizeof cur_s);
+	fprintf(ctx->out, "\nprices %s%s%s  min %s%s%s  max %s%s%s  current %s%s %s%s%s\n",
+	    color ? SGR_CYAN : "", spark, color ? SGR_RESET : "",
+	    color ? SGR_GREEN : "", lo_s, color ? SGR_RESET : "",
+	    color ? SGR_RED : "", hi_s, color ? SGR_RESET : "",
+	    color ? SGR_BOLD : "", cur_s, cur, color ? SGR_RESET : "",
+	    first > 0 ? " (sparkline: the last 60 changes)" : "");
+}
+
+static void
+print_table(struct cli_ctx *ctx, const struct listing *l, const struct history_point *pts, size_t n, bool color)
 {
 	static const char *const headers[] = { "TIME", "PRICE", "CURRENCY", "AVAILABILITY" };
 	static const enum out_align align[] = { OUT_LEFT, OUT_RIGHT, OUT_LEFT, OUT_LEFT };
@@ -80,6 +141,7 @@ print_table(struct cli_ctx *ctx, const struct listing *l, const struct history_p
 	}
 	out_table_print(ctx->out, &t, 0);
 	out_table_free(&t);
+	print_summary(ctx, pts, n, color);
 }
 
 static void
@@ -127,6 +189,7 @@ static int
 cmd_history_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
 	const char *since_arg = NULL, *until_arg = NULL, *id;
+	enum out_color color = OUT_COLOR_AUTO;
 	int64_t now = time_now_ms(), since = 0, until = INT64_MAX;
 	struct history_point *pts = NULL;
 	struct listing l;
@@ -148,6 +211,11 @@ cmd_history_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_CSV:
 			if (!cli_set_format(ctx, c == OPT_JSON ? CLI_FORMAT_JSON : CLI_FORMAT_CSV))
 				return CLI_EXIT_USAGE;
+			break;
+		case OPT_COLOR:
+			if (!out_color_parse(optarg, &color))
+				return cli_usage_error(ctx, &cmd_history_entry,
+				    "--color '%s': use auto, always or never", optarg);
 			break;
 		case 'h':
 			cmd_print_help(ctx->out, &cmd_history_entry);
@@ -203,7 +271,7 @@ cmd_history_exec(struct cli_ctx *ctx, int argc, char **argv)
 		print_csv(ctx, &l, pts, n);
 		break;
 	case CLI_FORMAT_TABLE:
-		print_table(ctx, &l, pts, n);
+		print_table(ctx, &l, pts, n, out_color_wanted(ctx->out, color));
 		break;
 	}
 	rc = CLI_EXIT_OK;

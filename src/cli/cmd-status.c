@@ -20,7 +20,7 @@ static int cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv);
 const struct cmd_entry cmd_status_entry = {
 	.name = "status",
 	.alias = NULL,
-	.usage = "[--json]",
+	.usage = "[--json|--csv]",
 	.summary = "show each source's last crawl, the queues and which daemons are alive",
 	.help =
 	    "One row per source found in the schedule (pw:due) or with a crawl record\n"
@@ -31,14 +31,16 @@ const struct cmd_entry cmd_status_entry = {
 	    "one idle for less than twice [crawl] job-timeout counts as alive.\n"
 	    "Options:\n"
 	    "      --json    JSON: {sources, queues, daemons, daemons_alive, alive_idle_limit_ms}\n"
+	    "      --csv     CSV of the sources only, one row each, with a header row\n"
 	    "  -h, --help    show this help\n",
 	.exec = cmd_status_exec,
 };
 
-enum { OPT_JSON = 256 };
+enum { OPT_JSON = 256, OPT_CSV };
 
 static const struct option status_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
+	{ "csv", no_argument, NULL, OPT_CSV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -424,6 +426,51 @@ print_json(struct cli_ctx *ctx, const struct status_report *rep)
 	out_json_print(ctx->out, root);
 }
 
+/* Formats ms as "%lld" into buf, "" for 0 (never), for CSV's empty fields. */
+static const char *
+csv_ms(int64_t ms, char *buf, size_t len)
+{
+	if (ms <= 0)
+		return NULL;
+	pw_snprintf(buf, len, "%" PRId64, ms);
+	return buf;
+}
+
+/* The sources table as CSV (queues and daemons are not tabular; --json has them). */
+static void
+print_csv(struct cli_ctx *ctx, const struct status_report *rep)
+{
+	static const char *const headers[] = {
+		"source", "last_ok", "last_ok_ms", "error_streak", "crawls", "scheduled", "next_due", "next_due_ms",
+		"last_error", "last_error_time", "last_error_ms",
+	};
+
+	out_csv_row(ctx->out, headers, 11);
+	for (size_t i = 0; i < rep->n_srcs; i++) {
+		const struct status_source *s = &rep->srcs[i];
+		char ok[40], okms[32], streak[24], crawls[24], due[40], duems[32], errat[40], errms[32];
+		const char *row[11];
+
+		out_time(s->state.last_ok_ms, ok, sizeof ok);
+		out_time(next_due_ms(s), due, sizeof due);
+		out_time(s->state.last_error_ms, errat, sizeof errat);
+		pw_snprintf(streak, sizeof streak, "%" PRId64, s->state.error_streak);
+		pw_snprintf(crawls, sizeof crawls, "%" PRId64, s->state.crawls);
+		row[0] = s->name;
+		row[1] = ok;
+		row[2] = csv_ms(s->state.last_ok_ms, okms, sizeof okms);
+		row[3] = streak;
+		row[4] = crawls;
+		row[5] = s->scheduled ? "true" : "false";
+		row[6] = due;
+		row[7] = csv_ms(next_due_ms(s), duems, sizeof duems);
+		row[8] = s->state.last_error;
+		row[9] = errat;
+		row[10] = csv_ms(s->state.last_error_ms, errms, sizeof errms);
+		out_csv_row(ctx->out, row, 11);
+	}
+}
+
 /* "1.5s", "12m", "3h": an idle time short enough to read. */
 static void
 format_idle(int64_t ms, char *buf, size_t len)
@@ -514,7 +561,8 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+:h", status_options, NULL)) != -1) {
 		switch (c) {
 		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
+		case OPT_CSV:
+			if (!cli_set_format(ctx, c == OPT_JSON ? CLI_FORMAT_JSON : CLI_FORMAT_CSV))
 				return CLI_EXIT_USAGE;
 			break;
 		case 'h':
@@ -526,8 +574,6 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
 	}
 	if (optind < argc)
 		return cli_usage_error(ctx, &cmd_status_entry, "unexpected argument '%s'", argv[optind]);
-	if (ctx->format == CLI_FORMAT_CSV)
-		return cli_usage_error(ctx, &cmd_status_entry, "--csv is not supported here (use --json)");
 	if ((rc = cli_store_open(ctx)) != CLI_EXIT_OK)
 		return rc;
 
@@ -535,6 +581,8 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
 	if (rc == CLI_EXIT_OK) {
 		if (ctx->format == CLI_FORMAT_JSON)
 			print_json(ctx, &rep);
+		else if (ctx->format == CLI_FORMAT_CSV)
+			print_csv(ctx, &rep);
 		else
 			print_table(ctx, &rep);
 	}

@@ -68,3 +68,23 @@ TESTS += tests/unit/progress_test
 tests_unit_progress_test_SOURCES = tests/unit/test-progress.c
 tests_unit_progress_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_unit_progress_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
+
+# chart draws with the chart module (cairo).
+src_cli_libpwcli_a_SOURCES += src/cli/cmd-chart.c
+PW_CLI_LIBS += $(PW_CHART_LIBS)
+
+# catalog and match: the user's catalogue and matching images to it (helper "recognise", issue #6).
+src_cli_libpwcli_a_SOURCES += src/cli/cmd-catalog.c src/cli/cmd-match.c
+PW_CLI_LIBS += $(PW_DESCRIPTOR_LIBS)
+
+# notify test CHANNEL: one test message through a configured notifier (helper "alerts", issue #7).
+src_cli_libpwcli_a_SOURCES += src/cli/cmd-notify.c
+check_PROGRAMS += tests/integration/notify_test
+TESTS += tests/integration/notify_test
+tests_integration_notify_test_SOURCES = tests/integration/test-notify.c tests/harness/cli-run.c tests/harness/cli-run.h
+tests_integration_notify_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
+tests_integration_notify_test_LDADD = $(PW_TEST_LIBS) $(PW_CLI_LIBS) $(CRITERION_LIBS)
+
+# crawl: one foreground crawl of a source with the daemon's crawler (src/daemon/crawler.c) and fetch engine.
+src_cli_libpwcli_a_SOURCES += src/cli/cmd-crawl.c src/daemon/crawler.c src/daemon/crawler.h
+src_cli_libpwcli_a_CFLAGS += $(CURL_CFLAGS)

@@ -418,3 +418,69 @@ out_json_print(FILE *f, struct json_object *obj)
 	fputc('\n', f);
 	json_object_put(obj);
 }
+
+bool
+out_color_wanted(FILE *f, enum out_color mode)
+{
+	const char *no_color = getenv("NO_COLOR");
+	int fd;
+
+	/* https://no-color.org: any non-empty NO_COLOR turns colour off, whatever else asks for it. */
+	if (mode == OUT_COLOR_NEVER || (no_color != NULL && no_color[0] != '\0'))
+		return false;
+	if (mode == OUT_COLOR_ALWAYS)
+		return true;
+	fd = fileno(f);
+	return fd >= 0 && isatty(fd);
+}
+
+bool
+out_color_parse(const char *text, enum out_color *mode)
+{
+	if (text == NULL || strcmp(text, "auto") == 0)
+		*mode = OUT_COLOR_AUTO;
+	else if (strcmp(text, "always") == 0 || strcmp(text, "yes") == 0)
+		*mode = OUT_COLOR_ALWAYS;
+	else if (strcmp(text, "never") == 0 || strcmp(text, "no") == 0)
+		*mode = OUT_COLOR_NEVER;
+	else
+		return false;
+	return true;
+}
+
+size_t
+out_sparkline(const int64_t *values, const bool *present, size_t n, char *buf, size_t buflen)
+{
+	/* U+2581..U+2588, three bytes each in UTF-8. */
+	static const char *const bars[] = { "▁", "▂", "▃", "▄", "▅", "▆", "▇", "█" };
+	int64_t lo = INT64_MAX, hi = INT64_MIN;
+	size_t used = 0, drawn = 0;
+
+	if (buflen == 0)
+		return 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (present[i]) {
+			lo = values[i] < lo ? values[i] : lo;
+			hi = values[i] > hi ? values[i] : hi;
+		}
+	for (size_t i = 0; i < n; i++) {
+		const char *cell = " ";
+		size_t len;
+
+		if (present[i]) {
+			/* Only the bar height is a double: the amounts themselves are never printed from it. */
+			double f = hi > lo ? ((double)values[i] - (double)lo) / ((double)hi - (double)lo) : 0.5;
+			int level = (int)(f * 7.0 + 0.5);
+
+			cell = bars[level < 0 ? 0 : level > 7 ? 7 : level];
+		}
+		len = strlen(cell);
+		if (used + len + 1 > buflen)
+			break;
+		memcpy(buf + used, cell, len + 1);
+		used += len;
+		drawn++;
+	}
+	return drawn;
+}

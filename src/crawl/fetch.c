@@ -25,12 +25,37 @@
 
 /* The body being received; the write callback refuses to grow it beyond max. */
 struct body_buf {
-	char *data;
-	size_t len, cap;
+	struct fetch_body b;
 	uint64_t max;
 	bool too_big;              /* set when the server sent more than max (whatever it announced) */
 	bool oom;
 };
+
+bool
+fetch_body_append(struct fetch_body *b, uint64_t max, const char *p, size_t n)
+{
+	if (b->len + n + 1 > b->cap) {
+		size_t want = b->cap ? b->cap : 16384;
+		char *np;
+
+		while (want < b->len + n + 1) {
+			if (want > SIZE_MAX / 2)
+				return false;
+			want *= 2;
+		}
+		if ((uint64_t)want > max + 1)
+			want = (size_t)max + 1;
+		np = realloc(b->data, want);
+		if (np == NULL)
+			return false;
+		b->data = np;
+		b->cap = want;
+	}
+	memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+	return true;
+}
 
 static size_t
 write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -40,32 +65,14 @@ write_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 
 	if (n == 0)
 		return 0;
-	if ((uint64_t)b->len + n > b->max) {
+	if ((uint64_t)b->b.len + n > b->max) {
 		b->too_big = true;
 		return 0;          /* anything other than n makes curl abort with CURLE_WRITE_ERROR */
 	}
-	if (b->len + n + 1 > b->cap) {
-		size_t want = b->cap ? b->cap : 16384;
-		while (want < b->len + n + 1) {
-			if (want > SIZE_MAX / 2) {
-				b->oom = true;
-				return 0;
-			}
-			want *= 2;
-		}
-		if ((uint64_t)want > b->max + 1)
-			want = (size_t)b->max + 1;
-		char *p = realloc(b->data, want);
-		if (p == NULL) {
-			b->oom = true;
-			return 0;
-		}
-		b->data = p;
-		b->cap = want;
+	if (!fetch_body_append(&b->b, b->max, ptr, n)) {
+		b->oom = true;
+		return 0;
 	}
-	memcpy(b->data + b->len, ptr, n);
-	b->len += n;
-	b->data[b->len] = '\0';
 	return n;
 }
 
@@ -251,20 +258,20 @@ fetch_url(const char *url, const struct fetch_opts *opts, struct fetch_result *r
 		set_error(result, url, "HTTP %ld", status);
 		goto out;
 	}
-	if (body.data == NULL) {
-		body.data = strdup("");
-		if (body.data == NULL) {
+	if (body.b.data == NULL) {
+		body.b.data = strdup("");
+		if (body.b.data == NULL) {
 			set_error(result, url, "out of memory");
 			goto out;
 		}
 	}
-	result->body = body.data;
-	result->len = body.len;
-	body.data = NULL;
+	result->body = body.b.data;
+	result->len = body.b.len;
+	body.b.data = NULL;
 	ok = true;
 
 out:
-	free(body.data);
+	free(body.b.data);
 	curl_easy_cleanup(c);
 	return ok;
 }

@@ -27,6 +27,17 @@ struct fetch_result {
 	char error[256];           /* "URL: reason" on failure */
 };
 
+/* A response body being received (fetch_url and the multi engine); data is owned, NUL-terminated. */
+struct fetch_body {
+	char *data;
+	size_t len, cap;
+};
+/*
+ * Appends n bytes to b, growing it by doubling but never beyond max + 1 bytes
+ * (the caller has checked that len + n <= max). False when out of memory.
+ */
+bool fetch_body_append(struct fetch_body *b, uint64_t max, const char *p, size_t n);
+
 /* Process-wide libcurl setup; call once before threads start. */
 bool fetch_global_init(void);
 void fetch_global_cleanup(void);

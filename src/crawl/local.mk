@@ -66,3 +66,42 @@ tests_fuzz_fuzz_robots_LDFLAGS = $(PW_FUZZ_CFLAGS)
 tests_fuzz_fuzz_robots_LDADD = $(PW_COMMON_LIBS) $(CURL_LIBS)
 endif
 EXTRA_DIST += tests/fuzz/fuzz-robots.c tests/fuzz/corpus-robots
+
+# Start URLs of a source: URL templates, sitemaps (plain, index, gzip) and next-page links (src/crawl/sources.c).
+src_crawl_libpwcrawl_a_SOURCES += src/crawl/sources.c src/crawl/sources.h
+src_crawl_libpwcrawl_a_CFLAGS += $(XML_CFLAGS) $(ZLIB_CFLAGS)
+PW_CRAWL_LIBS += $(XML_LIBS) $(ZLIB_LIBS)
+check_PROGRAMS += tests/unit/sources_test
+TESTS += tests/unit/sources_test
+tests_unit_sources_test_SOURCES = tests/unit/test-sources.c
+tests_unit_sources_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_sources_test_LDADD = $(PW_TEST_LIBS) $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
+EXTRA_DIST += tests/unit/sitemaps
+
+# The crawl fetch engine (libcurl multi): global and per-host limits, robots.txt in the loop, retries, conditional GET.
+src_crawl_libpwcrawl_a_SOURCES += src/crawl/multi.c src/crawl/multi.h
+
+# libFuzzer target for sources.c (sitemaps incl. gzip, URL templates, next-page links); same switches as fuzz-robots:
+#   tests/fuzz/fuzz-sitemap -max_total_time=600 -max_len=8192 /tmp/corpus tests/fuzz/corpus-sitemap
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz-sitemap
+tests_fuzz_fuzz_sitemap_SOURCES = tests/fuzz/fuzz-sitemap.c src/crawl/sources.c src/crawl/sources.h
+tests_fuzz_fuzz_sitemap_CFLAGS = $(AM_CFLAGS) $(PW_FUZZ_CFLAGS) $(CURL_CFLAGS) $(XML_CFLAGS) $(ZLIB_CFLAGS)
+tests_fuzz_fuzz_sitemap_LDFLAGS = $(PW_FUZZ_CFLAGS)
+tests_fuzz_fuzz_sitemap_LDADD = $(PW_COMMON_LIBS) $(CURL_LIBS) $(XML_LIBS) $(ZLIB_LIBS)
+endif
+EXTRA_DIST += tests/fuzz/fuzz-sitemap.c tests/fuzz/corpus-sitemap
+
+# The engine against two fixture hosts (127.0.0.1, 127.0.0.2): robots, delays, Retry-After, 304, stalls, limits, guard.
+check_PROGRAMS += tests/integration/crawl_engine_test
+TESTS += tests/integration/crawl_engine_test
+tests_integration_crawl_engine_test_SOURCES = tests/integration/test-crawl-engine.c
+tests_integration_crawl_engine_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(CRITERION_CFLAGS)
+tests_integration_crawl_engine_test_LDADD = $(PW_TEST_LIBS) $(PW_CRAWL_LIBS) $(CRITERION_LIBS)
+
+# Whole-source crawls (src/daemon/crawler.c, linked through libpwcli) and "pricewatch crawl", with redis-server.
+check_PROGRAMS += tests/integration/crawl_source_test
+TESTS += tests/integration/crawl_source_test
+tests_integration_crawl_source_test_SOURCES = tests/integration/test-crawl-source.c tests/harness/cli-run.c tests/harness/cli-run.h
+tests_integration_crawl_source_test_CFLAGS = $(AM_CFLAGS) $(CURL_CFLAGS) $(JSONC_CFLAGS) $(CRITERION_CFLAGS)
+tests_integration_crawl_source_test_LDADD = $(PW_TEST_LIBS) $(PW_CLI_LIBS) $(CRITERION_LIBS)

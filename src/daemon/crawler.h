@@ -18,6 +18,7 @@ struct crawl_stats {
 	uint64_t store_errors, pending_flushed;
 	uint64_t jobs_enqueued, jobs_claimed, jobs_reclaimed, jobs_acked, jobs_released;
 	uint64_t jobs_unfinished;  /* --once: jobs that were still not done at the deadline */
+	uint64_t not_modified;     /* fetches answered 304 (also counted in fetches_ok) */
 };
 
 struct crawler;                /* owns the consumer name, the --once bookkeeping and the observations not yet stored */
@@ -96,5 +97,33 @@ struct crawler_image_sink {
 };
 /* Installs (or with NULL removes) the image sink; copied. Without one no images are fetched. */
 void crawler_set_image_sink(struct crawler *c, const struct crawler_image_sink *sink);
+
+/* One fetched URL of a foreground crawl; strings borrowed for the callback. */
+struct crawler_page_report {
+	const char *source;
+	const char *kind;          /* "page", "sitemap" or "image" */
+	const char *url;
+	enum crawl_outcome outcome;
+	long status;               /* HTTP status, 0 when none */
+	size_t listings;           /* listings found (pages), URLs listed (sitemaps) */
+	const char *error;         /* "" or NULL when fine */
+};
+
+/* What crawler_crawl_source reports as it goes; any member may be NULL. */
+struct crawler_watch {
+	void (*page)(void *arg, const struct crawler_page_report *p);
+	void (*listing)(void *arg, const struct observation *obs);   /* borrowed for the call */
+	void *arg;
+};
+
+/*
+ * `pricewatch crawl SOURCE --once`: crawls one source now on this crawler's
+ * engine (same politeness, robots, guard and limits as the daemon), without the
+ * jobs stream. st NULL is a dry run: nothing is stored, no HTTP cache is used.
+ * Returns true when every URL was fetched and every observation stored; else
+ * false with err set (the first problem). Stops early when *stop becomes non-zero.
+ */
+bool crawler_crawl_source(struct crawler *c, struct store *st, const char *source,
+    const struct crawler_watch *watch, volatile sig_atomic_t *stop, char *err, size_t errlen);
 
 #endif

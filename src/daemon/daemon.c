@@ -25,6 +25,7 @@
 #include "daemon/daemon.h"
 #include "daemon/metrics.h"
 #include "daemon/notify.h"
+#include "daemon/recognise.h"
 #include "store/private.h"
 #include "store/store.h"
 
@@ -36,17 +37,20 @@ static _Atomic int64_t turn_started_ms;
 
 static volatile sig_atomic_t stop_requested;
 static volatile sig_atomic_t reload_requested;
+static volatile sig_atomic_t reopen_requested;
 
 static void
 on_signal(int sig)
 {
 	if (sig == SIGHUP)
 		reload_requested = 1;
+	else if (sig == SIGUSR1)
+		reopen_requested = 1;
 	else
 		stop_requested = 1;
 }
 
-static sigset_t daemon_signals;  /* TERM, INT, HUP */
+static sigset_t daemon_signals;  /* TERM, INT, HUP, USR1 */
 
 /*
  * Handlers only set flags. Signals are blocked just around "check the flags,
@@ -65,11 +69,31 @@ install_signals(void)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&daemon_signals);
 	sigaddset(&daemon_signals, SIGTERM);
 	sigaddset(&daemon_signals, SIGINT);
 	sigaddset(&daemon_signals, SIGHUP);
+	sigaddset(&daemon_signals, SIGUSR1);
+}
+
+/*
+ * Threads start with the signals blocked (they inherit the mask): a signal
+ * sent to the process then always reaches the main thread, the one that
+ * sleeps in ppoll and acts on the flags, never a helper thread that would
+ * leave the main loop asleep until its timeout.
+ */
+static void
+threads_begin(sigset_t *old)
+{
+	pthread_sigmask(SIG_BLOCK, &daemon_signals, old);
+}
+
+static void
+threads_end(const sigset_t *old)
+{
+	pthread_sigmask(SIG_SETMASK, old, NULL);
 }
 
 /* Sleeps up to ms, returning early when a signal arrives (or has already arrived). */
@@ -86,7 +110,7 @@ wait_ms(int64_t ms)
 	ts.tv_sec = (time_t)(ms / 1000);
 	ts.tv_nsec = (long)(ms % 1000) * 1000000L;
 	sigprocmask(SIG_BLOCK, &daemon_signals, &old);
-	if (!stop_requested && !reload_requested)
+	if (!stop_requested && !reload_requested && !reopen_requested)
 		ppoll(NULL, 0, &ts, &old);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 }
@@ -266,33 +290,6 @@ apply_log_level(const struct config *cfg, const struct daemon_opts *opts)
 		log_set_level((enum log_level)level);
 }
 
-/*
- * SIGHUP: a new config that fails validation is refused and the old one kept.
- * Sources and limits take effect at once; the Redis connection is kept, since
- * reconnecting a running daemon elsewhere needs a restart to be safe.
- */
-static void
-reload(const struct daemon_opts *opts, struct config *cfg, struct crawler *crawler)
-{
-	struct config next;
-	char err[1024];
-
-	memset(&next, 0, sizeof(next));
-	if (!load_config(opts, &next, err, sizeof(err))) {
-		log_errorx("reload refused, keeping the running configuration: %s", err);
-		return;
-	}
-	if ((cfg->redis.url == NULL) != (next.redis.url == NULL) ||
-	    (cfg->redis.url != NULL && next.redis.url != NULL &&
-	    strcmp(cfg->redis.url, next.redis.url) != 0))
-		log_warnx("redis.url changed: restart pricewatchd to connect to the new Redis");
-	config_free(cfg);
-	*cfg = next;
-	crawler_reconfigure(crawler, cfg);
-	apply_log_level(cfg, opts);
-	log_info("configuration reloaded: %zu source(s)", cfg->n_sources);
-}
-
 /* /healthz's scheduler check, on the admin thread: the main loop is between turns or in a recent one. */
 static bool
 scheduler_alive(void *arg, char *why, size_t whylen)
@@ -326,28 +323,145 @@ start_admin(const struct config *cfg, const char *url, struct metrics *metrics, 
 		.collect_arg = pm,
 	};
 	char err[1024];
+	sigset_t old;
+	bool ok;
 
-	if (!admin_start(&ao, out, err, sizeof(err))) {
+	threads_begin(&old);
+	ok = admin_start(&ao, out, err, sizeof(err));
+	threads_end(&old);
+	if (!ok)
 		log_errorx("%s", err);
-		return false;
+	return ok;
+}
+
+/* The admin endpoint as the main loop holds it, so a reload can restart it. */
+struct admin_ctl {
+	bool enabled;              /* false with --once: no endpoint at all */
+	struct admin *admin;       /* running endpoint, or NULL ("off") */
+	const char *url;           /* Redis URL in use; borrowed */
+	struct metrics *metrics;
+	struct pw_metrics *pm;
+};
+
+/* Equal texts, NULL and "" being the same ("off", no token). */
+static bool
+same_text(const char *a, const char *b)
+{
+	if (a == NULL || a[0] == '\0')
+		return b == NULL || b[0] == '\0';
+	return b != NULL && strcmp(a, b) == 0;
+}
+
+/*
+ * SIGHUP's part for the admin endpoint: a new admin-listen or token restarts
+ * it. A new address is bound before the old endpoint stops; the same address
+ * with a new token must be released first, and the old endpoint comes back if
+ * the new one cannot start. False (logged) when the new settings did not take.
+ */
+static bool
+reload_admin(struct admin_ctl *ac, const struct config *old, const struct config *next)
+{
+	struct admin *fresh = NULL;
+	const char *listen = next->daemon.admin_listen;
+
+	if (!ac->enabled || (same_text(old->daemon.admin_listen, listen) &&
+	    same_text(old->daemon.admin_token, next->daemon.admin_token)))
+		return true;
+	if (!same_text(old->daemon.admin_listen, listen)) {
+		if (!start_admin(next, ac->url, ac->metrics, ac->pm, &fresh))
+			return false;
+		admin_stop(ac->admin);
+	} else {
+		admin_stop(ac->admin);
+		ac->admin = NULL;
+		if (!start_admin(next, ac->url, ac->metrics, ac->pm, &fresh)) {
+			if (!start_admin(old, ac->url, ac->metrics, ac->pm, &ac->admin))
+				log_errorx("admin endpoint %s: could not be restarted; it stays off until the next "
+				    "reload", old->daemon.admin_listen);
+			return false;
+		}
 	}
+	ac->admin = fresh;
+	log_info("admin endpoint: %s%s", listen != NULL && listen[0] != '\0' ? listen : "off",
+	    next->daemon.admin_token != NULL && next->daemon.admin_token[0] != '\0' ? " (token required)" : "");
 	return true;
 }
 
 /*
- * Copies the crawler's totals into the metrics (metric_set on a counter only
- * moves it up). Until the crawler counts fetches per source itself
- * (metric_inc(pm->fetches, METRIC_LABELS(source, outcome))), they appear as source="*".
+ * SIGHUP: a new config that fails validation is refused and the old one kept,
+ * and so is one whose log file cannot be opened or whose admin endpoint cannot
+ * start (the running endpoint then keeps serving). Sources and limits take
+ * effect at once; the Redis connection is kept, since reconnecting a running
+ * daemon elsewhere needs a restart to be safe.
  */
 static void
-mirror_stats(const struct pw_metrics *pm, const struct crawl_stats *cs)
+reload(const struct daemon_opts *opts, struct config *cfg, struct crawler *crawler, struct admin_ctl *ac)
 {
-	metric_set(pm->fetches, METRIC_LABELS("*", "ok"), (double)cs->fetches_ok);
-	metric_set(pm->fetches, METRIC_LABELS("*", "failed"), (double)cs->fetches_failed);
+	struct config next;
+	char err[1024];
+	bool new_log;
+
+	memset(&next, 0, sizeof(next));
+	if (!load_config(opts, &next, err, sizeof(err))) {
+		log_errorx("reload refused, keeping the running configuration: %s", err);
+		return;
+	}
+	new_log = !same_text(cfg->daemon.log_file, next.daemon.log_file);
+	if (new_log && !log_set_file(next.daemon.log_file, err, sizeof(err))) {
+		log_errorx("reload refused, keeping the running configuration: %s", err);
+		config_free(&next);
+		return;
+	}
+	if (!reload_admin(ac, cfg, &next)) {
+		log_errorx("reload refused, keeping the running configuration (admin endpoint %s unchanged)",
+		    cfg->daemon.admin_listen != NULL ? cfg->daemon.admin_listen : "off");
+		if (new_log && !log_set_file(cfg->daemon.log_file, err, sizeof(err)))
+			log_errorx("%s", err);
+		config_free(&next);
+		return;
+	}
+	if ((cfg->redis.url == NULL) != (next.redis.url == NULL) ||
+	    (cfg->redis.url != NULL && next.redis.url != NULL &&
+	    strcmp(cfg->redis.url, next.redis.url) != 0))
+		log_warnx("redis.url changed: restart pricewatchd to connect to the new Redis");
+	config_free(cfg);
+	*cfg = next;
+	crawler_reconfigure(crawler, cfg);
+	apply_log_level(cfg, opts);
+	log_info("configuration reloaded: %zu source(s)", cfg->n_sources);
+}
+
+/*
+ * Copies the crawler's and the recognition worker's totals into the metrics
+ * (metric_set on a counter only moves it up): fetches per (source, host,
+ * outcome) as the crawler counts them, and inferences under the configured
+ * backend's name. The notifier updates the alert counters itself.
+ */
+static void
+mirror_stats(const struct pw_metrics *pm, const struct crawler *crawler, struct recognise *recog,
+    const struct config *cfg)
+{
+	const struct crawl_stats *cs = crawler_stats(crawler);
+	const struct crawl_host_counts *hc;
+	size_t n;
+
+	hc = crawler_outcomes(crawler, &n);
+	for (size_t i = 0; i < n; i++)
+		for (int o = 0; o < CRAWL_OUTCOME_N; o++)
+			if (hc[i].count[o] > 0)
+				metric_set(pm->fetches, METRIC_LABELS(hc[i].source, hc[i].host,
+				    crawl_outcome_name((enum crawl_outcome)o)), (double)hc[i].count[o]);
 	metric_set(pm->observations, NULL, (double)cs->records);
 	metric_set(pm->price_changes, NULL, (double)cs->changes);
 	metric_set(pm->extract_errors, NULL, (double)cs->extract_errors);
 	metric_set(pm->redis_errors, NULL, (double)cs->store_errors);
+	if (recog != NULL) {
+		struct recognise_stats rs;
+		const char *backend = cfg->inference.backend != NULL ? cfg->inference.backend : "auto";
+
+		recognise_stats_get(recog, &rs);
+		metric_set(pm->inferences, METRIC_LABELS(backend), (double)rs.inferences);
+	}
 }
 
 /*
@@ -366,7 +480,17 @@ struct notifier {
 	_Atomic unsigned reload_gen;
 	_Atomic bool stop;
 	struct alert_worker_stats stats;
+	struct pw_metrics *pm;     /* alerts sent/failed/dead, updated from this thread (the registry locks) */
 };
+
+/* Adds one round's deliveries to the alert counters: sent, failed (will be retried), dead. */
+static void
+notifier_count(const struct pw_metrics *pm, const struct alert_worker_stats *round)
+{
+	metric_add(pm->alerts, METRIC_LABELS("sent"), (double)round->delivered);
+	metric_add(pm->alerts, METRIC_LABELS("failed"), (double)round->retried);
+	metric_add(pm->alerts, METRIC_LABELS("dead"), (double)round->dead);
+}
 
 static bool
 notifier_load(struct notifier *n, struct config *cfg, struct alert_engine **eng)
@@ -435,6 +559,7 @@ notifier_main(void *arg)
 		n->stats.retried += round.retried;
 		n->stats.dead += round.dead;
 		n->stats.acked += round.acked;
+		notifier_count(n->pm, &round);
 	}
 	store_close(st);
 	alert_engine_free(eng);
@@ -444,15 +569,26 @@ notifier_main(void *arg)
 
 static void
 notifier_start(struct notifier *n, const struct daemon_opts *opts, const struct config *cfg, const char *url,
-    const char *consumer)
+    const char *consumer, struct pw_metrics *pm)
 {
+	static const struct alert_worker_stats none;
+	sigset_t old;
+	int rc;
+
 	memset(n, 0, sizeof(*n));
 	if (cfg->n_notifiers == 0)
 		return;
+	n->pm = pm;
+	/* The three series exist from the start, so rate() works before the first alert. */
+	notifier_count(pm, &none);
 	n->opts = opts;
 	n->url = url;
 	(void)pw_snprintf(n->consumer, sizeof(n->consumer), "%s", consumer);
-	if (pthread_create(&n->thread, NULL, notifier_main, n) != 0) {
+	threads_begin(&old);
+	rc = pthread_create(&n->thread, NULL, notifier_main, n);
+	threads_end(&old);
+	if (rc != 0) {
+		errno = rc;
 		log_warn("cannot start the notifier thread; alerts wait in Redis");
 		return;
 	}
@@ -471,6 +607,13 @@ notifier_stop(struct notifier *n)
 	    n->stats.delivered, n->stats.retried, n->stats.dead, n->stats.acked);
 }
 
+/* The recognition worker loads its own copy of the configuration, like the notifier. */
+static bool
+recognise_load_config(void *arg, struct config *cfg, char *err, size_t errlen)
+{
+	return load_config(arg, cfg, err, errlen);
+}
+
 int
 daemon_run(const struct daemon_opts *opts)
 {
@@ -484,10 +627,12 @@ daemon_run(const struct daemon_opts *opts)
 	int pid_fd = -1, rc = 1;
 	struct metrics *metrics = metrics_new();
 	struct pw_metrics pm;
-	struct admin *admin = NULL;
+	struct admin_ctl ac = { .enabled = !opts->once, .metrics = metrics, .pm = &pm };
 	int64_t watchdog_ms = 0;
 	bool watchdog;
 	struct notifier notifier;
+	struct recognise *recog = NULL;
+	sigset_t thread_mask;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&pr, 0, sizeof(pr));
@@ -498,6 +643,13 @@ daemon_run(const struct daemon_opts *opts)
 	}
 	log_init("pricewatchd", LOG_LEVEL_INFO, !opts->foreground || cfg.daemon.syslog);
 	apply_log_level(&cfg, opts);
+	/* Opened before detaching, so a bad path is reported on the terminal. */
+	if (cfg.daemon.log_file != NULL && !log_set_file(cfg.daemon.log_file, err, sizeof(err))) {
+		fprintf(stderr, "pricewatchd: %s\n", err);
+		config_free(&cfg);
+		metrics_free(metrics);
+		return 1;
+	}
 
 	if (!mkdir_p(cfg.daemon.state_dir, 0700)) {
 		log_warn("%s: cannot create state directory (see daemon.state-dir in pricewatch.conf)",
@@ -531,7 +683,8 @@ daemon_run(const struct daemon_opts *opts)
 	}
 	pw_metrics_register(metrics, &pm, (double)time_now_ms() / 1000.0);
 	/* After detach() and the private redis-server's fork: threads do not survive fork(). */
-	if (!opts->once && !start_admin(&cfg, url, metrics, &pm, &admin))
+	ac.url = url;
+	if (ac.enabled && !start_admin(&cfg, url, metrics, &pm, &ac.admin))
 		goto out_redis;
 	notify_status("connecting to Redis at %s", url);
 	st = open_store(&cfg, url);
@@ -542,6 +695,12 @@ daemon_run(const struct daemon_opts *opts)
 	watchdog = notify_watchdog_ms(&watchdog_ms);
 
 	crawler = crawler_new(&cfg);
+	threads_begin(&thread_mask);
+	recog = recognise_start(&(struct recognise_opts){ .cfg = &cfg, .redis_url = url,
+	    .load_config = recognise_load_config, .load_arg = (void *)opts });
+	threads_end(&thread_mask);
+	if (recog != NULL)
+		crawler_set_image_sink(crawler, recognise_sink(recog));
 	notify_ready();
 	notify_status("crawling %zu source(s)", cfg.n_sources);
 	log_info("pricewatchd %s started: %zu source(s)%s, crawl consumer %s", PACKAGE_VERSION, cfg.n_sources,
@@ -549,23 +708,31 @@ daemon_run(const struct daemon_opts *opts)
 	if (opts->once)
 		crawler_due_now(crawler);
 	else
-		notifier_start(&notifier, opts, &cfg, url, crawler_consumer(crawler));
+		notifier_start(&notifier, opts, &cfg, url, crawler_consumer(crawler), &pm);
 
 	/* Each turn blocks briefly in Redis (XREADGROUP BLOCK), so the loop does not spin. */
 	while (!stop_requested) {
 		int64_t wait;
 
+		if (reopen_requested) {
+			reopen_requested = 0;
+			if (log_reopen(err, sizeof(err)))
+				log_info("log file reopened");
+			else
+				log_errorx("%s", err);
+		}
 		if (reload_requested) {
 			reload_requested = 0;
 			notify_reloading();
-			reload(opts, &cfg, crawler);
+			reload(opts, &cfg, crawler, &ac);
 			atomic_fetch_add(&notifier.reload_gen, 1);
+			recognise_reload(recog);
 			notify_ready();
 		}
 		atomic_store(&turn_started_ms, time_mono_ms());
 		wait = crawler_run_due(crawler, st, &stop_requested);
 		atomic_store(&turn_started_ms, 0);
-		mirror_stats(&pm, crawler_stats(crawler));
+		mirror_stats(&pm, crawler, recog, &cfg);
 		if (watchdog) {
 			notify_watchdog();
 			if (wait > watchdog_ms / 2)
@@ -578,6 +745,9 @@ daemon_run(const struct daemon_opts *opts)
 	}
 	notify_stopping();
 	notifier_stop(&notifier);
+	/* Images already fetched are matched before exit (all of them for --once). */
+	crawler_set_image_sink(crawler, NULL);
+	recognise_stop(recog, opts->once && !stop_requested ? 300000 : 10000);
 	rc = 0;
 	/* A last chance for observations that were waiting on Redis. */
 	if (!crawler_flush(crawler, st))
@@ -601,7 +771,7 @@ daemon_run(const struct daemon_opts *opts)
 	store_close(st);
 out_redis:
 	/* Before Redis goes: the endpoint holds its own connection. */
-	admin_stop(admin);
+	admin_stop(ac.admin);
 	private_redis_stop(&pr);
 out_curl:
 	fetch_global_cleanup();

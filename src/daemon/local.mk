@@ -15,3 +15,7 @@ tests_integration_daemon_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_integration_daemon_test_LDADD = $(PW_TEST_LIBS) $(PW_STORE_LIBS) $(CRITERION_LIBS)
 # The test runs the binary, so it must be built first.
 EXTRA_tests_integration_daemon_test_DEPENDENCIES = pricewatchd$(EXEEXT)
+
+# Product recognition: the crawler's image sink and the matching worker thread (helper "recognise", issue #6).
+pricewatchd_SOURCES += src/daemon/recognise.c src/daemon/recognise.h
+pricewatchd_LDADD += $(PW_DESCRIPTOR_LIBS)

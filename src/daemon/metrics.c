@@ -578,7 +578,7 @@ void
 pw_metrics_register(struct metrics *m, struct pw_metrics *pm, double start_time_s)
 {
 	static const char *const source[] = { "source" };
-	static const char *const source_outcome[] = { "source", "outcome" };
+	static const char *const source_host_outcome[] = { "source", "host", "outcome" };
 	static const char *const queue[] = { "queue" };
 	static const char *const backend[] = { "backend" };
 	static const char *const outcome[] = { "outcome" };
@@ -586,7 +586,8 @@ pw_metrics_register(struct metrics *m, struct pw_metrics *pm, double start_time_
 
 	memset(pm, 0, sizeof(*pm));
 	pm->fetches = metrics_counter(m, "pricewatch_fetches_total",
-	    "Page fetches by source and outcome.", 2, source_outcome);
+	    "Fetches by source, host and outcome (ok, not_modified, http_4xx, http_5xx, timeout, too_large, "
+	    "robots_denied, blocked_by_guard, error).", 3, source_host_outcome);
 	pm->fetch_seconds = metrics_histogram(m, "pricewatch_fetch_duration_seconds",
 	    "Time to fetch one page, redirects included.", 0, NULL,
 	    metrics_latency_nbuckets, metrics_latency_buckets);

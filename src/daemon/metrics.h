@@ -85,7 +85,7 @@ extern const size_t metrics_latency_nbuckets;
  * registration failed; the update functions accept that.
  */
 struct pw_metrics {
-	struct metric *fetches;            /* counter {source, outcome}: ok, not_modified, failed, ... */
+	struct metric *fetches;            /* counter {source, host, outcome}: outcomes as crawl_outcome_name() names them */
 	struct metric *fetch_seconds;      /* histogram: duration of one page fetch */
 	struct metric *last_success;       /* gauge {source}: epoch seconds of the last good crawl (from Redis, see admin_collect_redis) */
 	struct metric *error_streak;       /* gauge {source}: failed crawls in a row (from Redis) */

@@ -29,8 +29,9 @@ usage(FILE *out)
 	    "  -V, --version         print the version and exit\n"
 	    "  -h, --help            print this help and exit\n"
 	    "\n"
-	    "Signals: TERM/INT finish the page in hand and exit; HUP reloads the configuration\n"
-	    "(a bad file is refused and the running one kept). See pricewatchd(8).\n",
+	    "Signals: TERM/INT drop the transfers in flight, hand unfinished jobs back and exit;\n"
+	    "HUP reloads the configuration (a bad file is refused and the running one kept);\n"
+	    "USR1 reopens the log file. See pricewatchd(8).\n",
 	    CONFIG_DEFAULT_PATH);
 }
 

@@ -21,6 +21,7 @@
 #include "extract/jsonld.h"
 #include "extract/microdata.h"
 #include "extract/opengraph.h"
+#include "common/config.h"
 
 /* Pages larger than this are refused before parsing (the fetcher's default cap is 8 MiB). */
 #define EXTRACT_MAX_HTML ((size_t)32 * 1024 * 1024)
@@ -30,15 +31,18 @@
 /*
  * Extractors in order of trust (precedence): a record from a later one that describes
  * the same product as an earlier one only fills the fields the earlier one lacks.
- * Per-source XPath rules will slot in first.
+ * rules_extract does nothing without rules; heuristic_extract only runs on pages the
+ * markup extractors found no price on.
  */
 static const struct {
 	const char *name;
 	extractor_fn fn;
 } extractors[] = {
+	{ "rules", rules_extract },
 	{ "jsonld", jsonld_extract },
 	{ "microdata", microdata_extract },
 	{ "opengraph", opengraph_extract },
+	{ "heuristic", heuristic_extract },
 };
 
 #define N_EXTRACTORS (sizeof extractors / sizeof extractors[0])
@@ -100,6 +104,149 @@ extract_resolve_url(const char *base, const char *ref)
 	out = xstrdup((const char *)uri);
 	xmlFree(uri);
 	return out;
+}
+
+char *
+extract_clean_text(const char *s, size_t max)
+{
+	char *out;
+	size_t o = 0;
+	bool space = false;
+
+	if (s == NULL)
+		return NULL;
+	out = xmalloc(max + 1);
+	for (; *s != '\0' && o < max; s++) {
+		unsigned char c = (unsigned char)*s;
+		/* NBSP (U+00A0) too: "24&nbsp;cm" in a title is "24 cm" in the markup beside it. */
+		if (c == 0xC2 && (unsigned char)s[1] == 0xA0) {
+			s++;
+			c = ' ';
+		}
+		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
+			space = o > 0;
+			continue;
+		}
+		if (space && o < max)
+			out[o++] = ' ';
+		space = false;
+		if (o < max)
+			out[o++] = (char)c;
+	}
+	/* Cut at a character boundary, never inside a UTF-8 sequence. */
+	if (*s != '\0')
+		while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
+			o--;
+	if (*s != '\0' && o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0xC0)
+		o--;
+	out[o] = '\0';
+	if (o == 0) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+/* The href of the first <base> among n's children (malloc'd, resolved), or NULL. */
+static char *
+base_child(xmlNodePtr n, const char *page_url)
+{
+	for (n = n != NULL ? n->children : NULL; n != NULL; n = n->next) {
+		xmlChar *href;
+		char *base = NULL;
+		if (n->type != XML_ELEMENT_NODE || xmlStrcasecmp(n->name, (const xmlChar *)"base") != 0)
+			continue;
+		href = xmlGetProp(n, (const xmlChar *)"href");
+		if (href != NULL && *href != '\0')
+			base = extract_resolve_url(page_url, (const char *)href);
+		xmlFree(href);
+		if (base != NULL)
+			return base;
+	}
+	return NULL;
+}
+
+char *
+extract_base_url(htmlDocPtr doc, const char *page_url)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	char *base = base_child(root, page_url);   /* recovered pages may put <base> straight under <html> */
+
+	for (xmlNodePtr n = root != NULL ? root->children : NULL; n != NULL && base == NULL; n = n->next)
+		if (n->type == XML_ELEMENT_NODE && xmlStrcasecmp(n->name, (const xmlChar *)"head") == 0)
+			base = base_child(n, page_url);
+	if (base == NULL && page_url != NULL)
+		base = xstrdup(page_url);
+	return base;
+}
+
+char *
+extract_canonical_url(htmlDocPtr doc, const char *page_url)
+{
+	xmlNodePtr root = xmlDocGetRootElement(doc);
+	char *url = NULL;
+
+	for (xmlNodePtr h = root != NULL ? root->children : NULL; h != NULL; h = h->next) {
+		if (h->type != XML_ELEMENT_NODE || xmlStrcasecmp(h->name, (const xmlChar *)"head") != 0)
+			continue;
+		for (xmlNodePtr n = h->children; n != NULL && url == NULL; n = n->next) {
+			xmlChar *rel, *href;
+			char *base;
+			if (n->type != XML_ELEMENT_NODE || xmlStrcasecmp(n->name, (const xmlChar *)"link") != 0)
+				continue;
+			rel = xmlGetProp(n, (const xmlChar *)"rel");
+			if (rel == NULL || xmlStrcasecmp(rel, (const xmlChar *)"canonical") != 0) {
+				xmlFree(rel);
+				continue;
+			}
+			xmlFree(rel);
+			href = xmlGetProp(n, (const xmlChar *)"href");
+			base = extract_base_url(doc, page_url);
+			url = extract_resolve_url(base, (const char *)href);
+			free(base);
+			xmlFree(href);
+		}
+	}
+	return url;
+}
+
+/*
+ * Records that only know the page URL take the page's canonical URL: the listing's
+ * identity (store_listing_id) must not change with the tracking parameters of the
+ * link the crawler followed.
+ */
+static void
+use_canonical(htmlDocPtr doc, const char *page_url, struct extract_result *result)
+{
+	char *canon = NULL;
+
+	if (page_url == NULL)
+		return;
+	for (size_t i = 0; i < result->n_records; i++) {
+		struct extract_record *r = &result->records[i];
+		if (r->url == NULL || strcmp(r->url, page_url) != 0)
+			continue;
+		if (canon == NULL && (canon = extract_canonical_url(doc, page_url)) == NULL)
+			return;
+		free(r->url);
+		r->url = xstrdup(canon);
+	}
+	free(canon);
+}
+
+void
+extract_source_label(const struct extract_ctx *ctx, char *buf, size_t buflen)
+{
+	int line = ctx->rules != NULL ? ctx->rules->line : 0;
+
+	if (ctx->source != NULL && line > 0)
+		pw_snprintf(buf, buflen, "source \"%.64s\" (line %d): ", ctx->source, line);
+	else if (ctx->source != NULL)
+		pw_snprintf(buf, buflen, "source \"%.64s\": ", ctx->source);
+	else if (line > 0)
+		pw_snprintf(buf, buflen, "rules (line %d): ", line);
+	else
+		pw_strlcpy(buf, "", buflen);
 }
 
 /* "1299", "1299.00": schema.org's own notation. */
@@ -164,6 +311,7 @@ extract_price(const struct extract_ctx *ctx, const char *text, const char *curre
 		return true;
 	}
 	o.currency_hint = code[0] != '\0' ? code : NULL;
+	o.decimal_separator = ctx->decimal_separator;
 	if (!price_parse(text, strlen(text), &o, &p)) {
 		snprintf(err, errlen, "price \"%.40s\": %s", text, p.error);
 		return false;
@@ -194,14 +342,14 @@ extract_field_name(enum extract_field f)
 		[EXTRACT_F_TITLE] = "title", [EXTRACT_F_BRAND] = "brand", [EXTRACT_F_SKU] = "sku",
 		[EXTRACT_F_GTIN] = "gtin", [EXTRACT_F_MPN] = "mpn", [EXTRACT_F_IMAGE] = "image",
 		[EXTRACT_F_URL] = "url", [EXTRACT_F_PRICE] = "price", [EXTRACT_F_AVAILABILITY] = "availability",
+		[EXTRACT_F_LIST_PRICE] = "list_price", [EXTRACT_F_SELLER] = "seller",
 	};
 
 	return (unsigned)f < EXTRACT_F_COUNT ? names[f] : "?";
 }
 
-/* The string member of a record for a field (NULL for price and availability). */
-static char **
-field_str(struct extract_record *r, enum extract_field f)
+char **
+extract_record_field(struct extract_record *r, enum extract_field f)
 {
 	switch (f) {
 	case EXTRACT_F_TITLE: return &r->title;
@@ -211,6 +359,7 @@ field_str(struct extract_record *r, enum extract_field f)
 	case EXTRACT_F_MPN: return &r->mpn;
 	case EXTRACT_F_IMAGE: return &r->image_url;
 	case EXTRACT_F_URL: return &r->url;
+	case EXTRACT_F_SELLER: return &r->seller;
 	default: return NULL;
 	}
 }
@@ -218,12 +367,14 @@ field_str(struct extract_record *r, enum extract_field f)
 static bool
 field_set(struct extract_record *r, enum extract_field f)
 {
-	char **s = field_str(r, f);
+	char **s = extract_record_field(r, f);
 
 	if (s != NULL)
 		return *s != NULL;
 	if (f == EXTRACT_F_PRICE)
 		return r->price.currency[0] != '\0';
+	if (f == EXTRACT_F_LIST_PRICE)
+		return r->list_price.currency[0] != '\0';
 	return r->availability != AVAIL_UNKNOWN;
 }
 
@@ -299,7 +450,8 @@ static void
 fill_from(struct extract_record *dst, struct extract_record *src)
 {
 	for (int f = 0; f < EXTRACT_F_COUNT; f++) {
-		char **d = field_str(dst, (enum extract_field)f), **s = field_str(src, (enum extract_field)f);
+		char **d = extract_record_field(dst, (enum extract_field)f);
+		char **s = extract_record_field(src, (enum extract_field)f);
 		if (field_set(dst, (enum extract_field)f) || !field_set(src, (enum extract_field)f))
 			continue;
 		if (d != NULL) {
@@ -308,6 +460,8 @@ fill_from(struct extract_record *dst, struct extract_record *src)
 		} else if (f == EXTRACT_F_PRICE) {
 			dst->price = src->price;
 			dst->price_high = src->price_high;
+		} else if (f == EXTRACT_F_LIST_PRICE) {
+			dst->list_price = src->list_price;
 		} else {
 			dst->availability = src->availability;
 		}
@@ -325,6 +479,7 @@ record_free(struct extract_record *r)
 	free(r->mpn);
 	free(r->image_url);
 	free(r->url);
+	free(r->seller);
 }
 
 /*
@@ -404,7 +559,20 @@ size_t
 extract_page(const char *html, size_t len, const char *page_url,
     const char *default_currency, struct extract_result *result)
 {
-	const struct extract_ctx ctx = { .page_url = page_url, .default_currency = default_currency };
+	const struct extract_opts opts = { .default_currency = default_currency };
+
+	return extract_page_ex(html, len, page_url, &opts, result);
+}
+
+size_t
+extract_page_ex(const char *html, size_t len, const char *page_url,
+    const struct extract_opts *opts, struct extract_result *result)
+{
+	static const struct extract_opts no_opts;
+	const struct extract_opts *o = opts != NULL ? opts : &no_opts;
+	const struct extract_ctx ctx = { .page_url = page_url, .default_currency = o->default_currency,
+	    .decimal_separator = o->decimal_separator, .rules = rules_present(o->rules) ? o->rules : NULL,
+	    .source = o->source };
 	size_t ranges[N_EXTRACTORS + 1] = { 0 };   /* records [ranges[i], ranges[i+1]) came from extractor i */
 	htmlDocPtr doc;
 
@@ -435,11 +603,15 @@ extract_page(const char *html, size_t len, const char *page_url,
 			finish_record(result, &result->records[k]);
 		ranges[i + 1] = result->n_records;
 	}
+	use_canonical(doc, page_url, result);
 	xmlFreeDoc(doc);
 	merge_records(result, ranges);
 	if (result->n_records == 0 && result->error[0] == '\0')
-		pw_strlcpy(result->error, "no product found (no schema.org Product in JSON-LD or microdata, "
-		    "no OpenGraph product price)", sizeof result->error);
+		pw_strlcpy(result->error, ctx.rules != NULL ? "no product found (the source's XPath rules matched "
+		    "nothing, no schema.org Product in JSON-LD or microdata, no OpenGraph product price, no price "
+		    "next to a title or buy button)" : "no product found (no schema.org Product in JSON-LD or "
+		    "microdata, no OpenGraph product price, no price next to a title or buy button)",
+		    sizeof result->error);
 	return result->n_records;
 }
 

@@ -1,4 +1,4 @@
-/* extract.h: turns a fetched HTML page into listing records (JSON-LD, microdata and OpenGraph, merged by precedence). */
+/* extract.h: turns a fetched HTML page into listing records (per-source XPath rules, JSON-LD, microdata, OpenGraph, heuristic; merged by precedence). */
 #ifndef PW_EXTRACT_EXTRACT_H
 #define PW_EXTRACT_EXTRACT_H
 
@@ -12,6 +12,8 @@
 enum extract_field {
 	EXTRACT_F_TITLE, EXTRACT_F_BRAND, EXTRACT_F_SKU, EXTRACT_F_GTIN, EXTRACT_F_MPN,
 	EXTRACT_F_IMAGE, EXTRACT_F_URL, EXTRACT_F_PRICE, EXTRACT_F_AVAILABILITY,
+	/* Added with extract_page_ex (rules and heuristic); appended so older indexes keep their meaning. */
+	EXTRACT_F_LIST_PRICE, EXTRACT_F_SELLER,
 	EXTRACT_F_COUNT
 };
 
@@ -24,6 +26,9 @@ struct extract_record {
 	/* Added by the second extraction step (zero for older callers to ignore). */
 	struct money price_high;   /* high end of a range (AggregateOffer highPrice, "19.99 - 29.99"); currency[0] == 0: none */
 	const char *source[EXTRACT_F_COUNT];  /* static extractor name per field; NULL when the field is empty */
+	/* Added with extract_page_ex (zero/NULL for older callers to ignore). */
+	char *seller;              /* marketplace seller name (rules seller-xpath, JSON-LD offers.seller.name), owned */
+	struct money list_price;   /* struck-through / "was" price; currency[0] == 0: none */
 };
 
 struct extract_result {
@@ -44,7 +49,28 @@ size_t extract_page(const char *html, size_t len, const char *page_url,
     const char *default_currency, struct extract_result *result);
 void extract_result_free(struct extract_result *result);
 
-/* "title", "brand", "sku", "gtin", "mpn", "image", "url", "price", "availability". */
+struct config_xpath;               /* common/config.h */
+
+/* Per-source options for extract_page_ex; a zeroed struct behaves like extract_page(..., NULL, ...). */
+struct extract_opts {
+	const char *default_currency;      /* applies when the markup names no currency; NULL: none */
+	char decimal_separator;            /* ',' or '.'; 0: decide per price */
+	const struct config_xpath *rules;  /* NULL, or rules->item == NULL and no field set: no rules */
+	const char *source;                /* source name for messages; NULL: none */
+};
+
+/*
+ * Like extract_page, with per-source options (opts may be NULL). Precedence:
+ * rules > JSON-LD > microdata/RDFa > OpenGraph > heuristic; each record and field
+ * names its extractor ("rules", "jsonld", "microdata", "opengraph", "heuristic").
+ * With item rules, every matched item is a record (category and search pages).
+ * A bad XPath is counted in n_errors with result->error naming the source, the
+ * config line and the expression. Returns the number of records.
+ */
+size_t extract_page_ex(const char *html, size_t len, const char *page_url,
+    const struct extract_opts *opts, struct extract_result *result);
+
+/* "title", "brand", "sku", "gtin", "mpn", "image", "url", "price", "availability", "list_price", "seller". */
 const char *extract_field_name(enum extract_field f);
 
 #endif

@@ -463,6 +463,8 @@ emit_offer(const struct walk *w, const struct product_fields *f, json_object *of
 	rec->availability = AVAIL_UNKNOWN;
 	if (offer == NULL)
 		return;
+	/* A marketplace names who sells this offer: "seller": {"@type": "Organization", "name": ...}. */
+	rec->seller = name_text(member(offer, "seller"), 0);
 
 	avail = member_text(offer, "availability");
 	if (avail != NULL) {

@@ -6,7 +6,8 @@ src_extract_libpwextract_a_SOURCES = \
 	src/extract/microdata.c src/extract/microdata.h \
 	src/extract/opengraph.c src/extract/opengraph.h \
 	src/extract/gtin.c src/extract/gtin.h \
-	src/extract/price.c src/extract/price.h
+	src/extract/price.c src/extract/price.h \
+	src/extract/rules.c src/extract/heuristic.c
 src_extract_libpwextract_a_CFLAGS = $(AM_CFLAGS) $(XML_CFLAGS) $(JSONC_CFLAGS)
 PW_EXTRACT_LIBS = src/extract/libpwextract.a $(PW_STORE_LIBS) $(XML_LIBS) $(JSONC_LIBS)
 
@@ -26,7 +27,7 @@ tests_unit_price_test_LDADD = $(PW_EXTRACT_LIBS) $(CRITERION_LIBS)
 check_PROGRAMS += tests/unit/extract_pages_test
 TESTS += tests/unit/extract_pages_test
 tests_unit_extract_pages_test_SOURCES = tests/unit/test-extract-pages.c
-tests_unit_extract_pages_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
+tests_unit_extract_pages_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(XML_CFLAGS)
 tests_unit_extract_pages_test_LDADD = $(PW_EXTRACT_LIBS) $(CRITERION_LIBS)
 
 # libFuzzer targets (./configure --enable-fuzzing CC=clang): the extract sources are compiled into each
@@ -51,3 +52,9 @@ TESTS += tests/unit/extract_cli_test
 tests_unit_extract_cli_test_SOURCES = tests/unit/test-extract-cli.c tests/harness/cli-run.c tests/harness/cli-run.h
 tests_unit_extract_cli_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(JSONC_CFLAGS)
 tests_unit_extract_cli_test_LDADD = $(PW_CLI_LIBS) $(CRITERION_LIBS)
+
+# Benchmark driver (not a test; bench/extract-bench.sh runs it beside extruct): make bench/extract-bench
+noinst_PROGRAMS += bench/extract-bench
+bench_extract_bench_SOURCES = bench/extract-bench.c
+bench_extract_bench_LDADD = $(PW_EXTRACT_LIBS)
+EXTRA_DIST += bench/extract-bench.sh bench/extract-bench.py

@@ -9,6 +9,7 @@
 #include <libxml/tree.h>
 
 #include "common/util.h"
+#include "extract/extractor.h"
 #include "extract/microdata.h"
 #include "store/store.h"
 
@@ -102,41 +103,11 @@ is_product_item(xmlNodePtr n)
 	return is_scope(n) && item_is(n, product_types, sizeof product_types / sizeof product_types[0]);
 }
 
-/* Collapses whitespace runs to one space and trims; returns malloc'd text or NULL when empty. */
+/* Whitespace collapsed, at most MAX_VALUE bytes (extract.c's helper). */
 static char *
 clean_text(const char *s)
 {
-	char *out;
-	size_t o = 0;
-	bool space = false;
-
-	if (s == NULL)
-		return NULL;
-	out = xmalloc(MAX_VALUE + 1);
-	for (; *s != '\0' && o < MAX_VALUE; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v') {
-			space = o > 0;
-			continue;
-		}
-		if (space && o < MAX_VALUE)
-			out[o++] = ' ';
-		space = false;
-		if (o < MAX_VALUE)
-			out[o++] = (char)c;
-	}
-	/* Cut at a character boundary, never inside a UTF-8 sequence. */
-	if (*s != '\0')
-		while (o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0x80)
-			o--;
-	if (*s != '\0' && o > 0 && ((unsigned char)out[o - 1] & 0xC0) == 0xC0)
-		o--;
-	out[o] = '\0';
-	if (o == 0) {
-		free(out);
-		return NULL;
-	}
-	return out;
+	return extract_clean_text(s, MAX_VALUE);
 }
 
 static char *

@@ -1,21 +1,19 @@
 /* session.c: opens a session (graph passes, backend compile) and runs it, recycling intermediates after their last use. */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "session.h"
+
+static void unschedule(infer_session *s);
 
 void
 infer_session_free(infer_session *s)
 {
 	if (s == NULL)
 		return;
-	for (int i = 0; i < s->n_parts; i++)
-		if (s->parts[i].compiled != NULL)
-			s->backends[s->parts[i].backend].ops->release(s->backends[s->parts[i].backend].ctx,
-			    s->parts[i].compiled);
-	free(s->parts);
-	free(s->node_backend);
+	unschedule(s);
 	for (int i = 0; i < s->n_backends; i++)
 		infer_backend_close(&s->backends[i]);
 	for (int i = 0; i < s->n_owned; i++)
@@ -131,20 +129,55 @@ open_backends(infer_session *s, const char *list, const char *dir, infer_error *
 	return 0;
 }
 
-/* Gives each node to the first (highest-priority) backend that supports it, groups consecutive nodes of
- * one backend into a subgraph and compiles each. Host-memory backends only, so no copies are needed. */
+/* Releases the compiled subgraphs and the node assignment (before a reschedule, and at the end). */
+static void
+unschedule(infer_session *s)
+{
+	for (int i = 0; i < s->n_parts; i++)
+		if (s->parts[i].compiled != NULL)
+			s->backends[s->parts[i].backend].ops->release(s->backends[s->parts[i].backend].ctx,
+			    s->parts[i].compiled);
+	free(s->parts);
+	free(s->node_backend);
+	free(s->live_out);
+	s->parts = NULL;
+	s->node_backend = NULL;
+	s->live_out = NULL;
+	s->n_parts = 0;
+}
+
+/* Marks the values a later subgraph (or the caller) reads: a device backend hands only those back. */
+static void
+mark_live_out(infer_session *s)
+{
+	for (int k = 0; k < s->n_parts; k++) {
+		int end = s->parts[k].first + s->parts[k].count - 1;
+		for (int i = s->parts[k].first; i <= end; i++)
+			for (int j = 0; j < s->nodes[i].n_outputs; j++) {
+				int v = s->nodes[i].outputs[j];
+				if (v >= 0 && s->last_use[v] > end)
+					s->live_out[v] = 1;
+			}
+	}
+}
+
+/* Gives each node to the first (highest-priority) backend not dropped that supports it, groups consecutive
+ * nodes of one backend into a subgraph and compiles each. Device backends copy at the subgraph edges
+ * themselves (live_out says what leaves a subgraph). */
 static int
 schedule(infer_session *s, infer_error *err)
 {
 	s->node_backend = malloc((size_t)(s->n_nodes > 0 ? s->n_nodes : 1) * sizeof(int));
 	s->parts = calloc((size_t)(s->n_nodes > 0 ? s->n_nodes : 1), sizeof(*s->parts));
-	if (s->node_backend == NULL || s->parts == NULL) {
+	s->live_out = calloc((size_t)s->n_values + 1, 1);
+	if (s->node_backend == NULL || s->parts == NULL || s->live_out == NULL) {
 		infer_err(err, INFER_E_NOMEM, "out of memory scheduling the graph");
 		return -1;
 	}
 	for (int i = 0; i < s->n_nodes; i++) {
 		int b = 0;
-		while (b < s->n_backends && !s->backends[b].ops->supports(s->backends[b].ctx, &s->nodes[i]))
+		while (b < s->n_backends && (s->backends[b].dropped ||
+		    !s->backends[b].ops->supports(s->backends[b].ctx, &s->nodes[i])))
 			b++;
 		if (b == s->n_backends) {
 			infer_node_err(err, INFER_E_UNSUPPORTED, &s->nodes[i], "no backend supports this node");
@@ -155,13 +188,49 @@ schedule(infer_session *s, infer_error *err)
 			s->parts[s->n_parts++] = (struct session_part){ .backend = b, .first = i };
 		s->parts[s->n_parts - 1].count++;
 	}
+	mark_live_out(s);
 	for (int k = 0; k < s->n_parts; k++) {
 		struct session_part *pt = &s->parts[k];
 		struct infer_backend *be = &s->backends[pt->backend];
 		pt->sg = (pw_subgraph){ .nodes = s->nodes + pt->first, .n_nodes = pt->count, .constants = s->konst,
-			.n_values = s->n_values, .threads = s->threads };
+			.n_values = s->n_values, .threads = s->threads, .live_out = s->live_out };
 		if (be->ops->compile(be->ctx, &pt->sg, &pt->compiled, err) < 0)
 			return -1;
+	}
+	return 0;
+}
+
+/* A failure that dropping backend b may cure: a plugin (never the built-in CPU one) failing as a device does
+ * (lost, out of memory, a shape it cannot run). */
+static int
+droppable(const infer_session *s, int b, const infer_error *err)
+{
+	int others = 0;
+
+	if (b < 0 || s->backends[b].dl == NULL || err == NULL)
+		return 0;
+	for (int i = 0; i < s->n_backends; i++)
+		others += i != b && !s->backends[i].dropped;
+	return others > 0 && (err->code == INFER_E_BACKEND || err->code == INFER_E_NOMEM ||
+	    err->code == INFER_E_UNSUPPORTED);
+}
+
+/* Drops backend b for the rest of the session with one log line, and reschedules on the others. */
+static int
+drop_backend(infer_session *s, int b, infer_error *err)
+{
+	const char *next = NULL;
+
+	s->backends[b].dropped = 1;
+	unschedule(s);
+	for (int i = 0; i < s->n_backends && next == NULL; i++)
+		if (!s->backends[i].dropped)
+			next = s->backends[i].ops->name;
+	fprintf(stderr, "pricewatch: inference backend '%s' failed (%s); dropped for this session, continuing on "
+	    "'%s'\n", s->backends[b].ops->name, err->msg, next != NULL ? next : "?");
+	if (schedule(s, err) < 0) {
+		unschedule(s);
+		return -1;
 	}
 	return 0;
 }
@@ -170,8 +239,12 @@ infer_session *
 infer_session_create(const infer_model *m, const infer_session_opts *opts, infer_error *err)
 {
 	infer_session_opts o = { 0 };
+	char chosen[INFER_BACKEND_NAME_MAX];
+	infer_error local;
 	infer_session *s;
 
+	if (err == NULL)
+		err = &local;
 	if (opts != NULL)
 		o = *opts;
 	if (o.threads < 0) {
@@ -205,7 +278,24 @@ infer_session_create(const infer_model *m, const infer_session_opts *opts, infer
 		goto fail;
 	if (compute_last_use(s) < 0)
 		goto nomem;
-	if (open_backends(s, o.backend != NULL ? o.backend : "cpu", o.plugin_dir, err) < 0 || schedule(s, err) < 0)
+	if (o.backend != NULL && strcmp(o.backend, "auto") == 0) {
+		if (infer_backend_auto(m, &o, chosen, sizeof(chosen), err) < 0)
+			goto fail;
+		o.backend = chosen;
+	}
+	if (open_backends(s, o.backend != NULL ? o.backend : "cpu", o.plugin_dir, err) < 0) {
+		/* A cached "auto" choice whose device has gone away: the CPU serves. */
+		if (o.backend != chosen || strcmp(chosen, "cpu") == 0)
+			goto fail;
+		fprintf(stderr, "pricewatch: inference backend auto: '%s' no longer opens (%s); using 'cpu'\n", chosen,
+		    err->msg);
+		for (int i = 0; i < s->n_backends; i++)
+			infer_backend_close(&s->backends[i]);
+		s->n_backends = 0;
+		if (open_backends(s, "cpu", NULL, err) < 0)
+			goto fail;
+	}
+	if (schedule(s, err) < 0)
 		goto fail;
 	return s;
 nomem:
@@ -231,6 +321,15 @@ const char *
 infer_session_node_backend(const infer_session *s, size_t i)
 {
 	return i < (size_t)s->n_nodes ? s->backends[s->node_backend[i]].ops->name : NULL;
+}
+
+const char *
+infer_session_backend(const infer_session *s)
+{
+	for (int i = 0; i < s->n_backends; i++)
+		if (!s->backends[i].dropped)
+			return s->backends[i].ops->name;
+	return "cpu";
 }
 
 size_t
@@ -323,9 +422,10 @@ check_input(const struct infer_value *decl, const infer_tensor *t, infer_error *
 	return 0;
 }
 
-int
-infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs, size_t n_outputs,
-    infer_error *err)
+/* One attempt at a run; *failed is set to the index of a backend that failed executing. */
+static int
+run_once(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs, size_t n_outputs,
+    infer_error *err, int *failed)
 {
 	const infer_model *m = s->m;
 	infer_tensor *values = NULL;
@@ -368,6 +468,7 @@ infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_t
 		.alloc_output = run_alloc_output, .node_done = run_node_done };
 	for (int k = 0; k < s->n_parts; k++) {
 		struct infer_backend *be = &s->backends[s->parts[k].backend];
+		*failed = s->parts[k].backend;
 		if (be->ops->execute(be->ctx, s->parts[k].compiled, &env, err) < 0)
 			goto out;
 		/* The next subgraph (maybe another backend) reads these results: wait for them. */
@@ -375,6 +476,7 @@ infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_t
 			infer_err(err, INFER_E_BACKEND, "backend '%s' failed to synchronise", be->ops->name);
 			goto out;
 		}
+		*failed = -1;
 	}
 	for (; done < n_outputs; done++) {
 		int v = m->outputs[done];
@@ -399,4 +501,23 @@ out:
 	free(values);
 	free(rs.owned);
 	return rc;
+}
+
+int
+infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs, size_t n_outputs,
+    infer_error *err)
+{
+	infer_error local;
+
+	if (err == NULL)
+		err = &local;
+	for (;;) {
+		int failed = -1;
+		if (run_once(s, inputs, n_inputs, outputs, n_outputs, err, &failed) == 0)
+			return 0;
+		/* The whole run is repeated on the remaining backends: inputs are borrowed and unchanged, so no
+		 * image is lost to a failing device. */
+		if (!droppable(s, failed, err) || drop_backend(s, failed, err) < 0)
+			return -1;
+	}
 }

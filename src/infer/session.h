@@ -10,6 +10,7 @@ struct infer_backend {
 	void *ctx;                        /* what probe returned */
 	void *dl;                         /* dlopen handle, NULL for built-ins */
 	int opened;                       /* probe succeeded: shutdown is owed */
+	int dropped;                      /* failed at run time: no longer scheduled in this session */
 };
 
 /* A run of consecutive nodes compiled for one backend. */
@@ -48,6 +49,7 @@ struct infer_session {
 	struct session_part *parts;
 	int n_parts;
 	int *node_backend;                /* backend index of each executed node */
+	unsigned char *live_out;          /* per value: read after the subgraph producing it (pw_subgraph.live_out) */
 
 	/* Arena plan: built from the sizes seen in a run, reused while they fit. */
 	size_t *rec_bytes;                /* bytes each value needed in the runs so far */
@@ -60,6 +62,8 @@ struct infer_session {
 /* plugin.c: opens backend name[0..len) (built-in "cpu" or DIR/pw-backend-NAME.so); closes it. */
 int infer_backend_open(const char *name, size_t len, const char *dir, struct infer_backend *b, infer_error *err);
 void infer_backend_close(struct infer_backend *b);
+/* backend "auto": writes the name of the fastest backend on m (cached in o->cache_dir) into out. */
+int infer_backend_auto(const infer_model *m, const infer_session_opts *o, char *out, size_t len, infer_error *err);
 
 void *session_keep(infer_session *s, void *p);
 /* Adds t (ownership passes to the session) as a new constant value; returns its id or -1. */

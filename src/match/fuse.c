@@ -343,13 +343,17 @@ reason(fuse_result *r, const char *name, float value)
 
 /* How far the CNN embedding is trusted for an image of this size (0..1). */
 static float
-cnn_trust(uint32_t side)
+cnn_trust(uint32_t side, uint32_t min_side)
 {
-	if (side == 0 || side >= FUSE_CNN_FULL_SIDE)
+	/* The full-trust side keeps the default ratio (twice the minimum). */
+	uint32_t lo = min_side != 0 ? min_side : FUSE_CNN_MIN_SIDE;
+	uint32_t hi = min_side != 0 ? 2 * min_side : FUSE_CNN_FULL_SIDE;
+
+	if (side == 0 || side >= hi)
 		return 1.0f;
-	if (side < FUSE_CNN_MIN_SIDE)
+	if (side < lo)
 		return 0.0f;
-	return (float)(side - FUSE_CNN_MIN_SIDE) / (float)(FUSE_CNN_FULL_SIDE - FUSE_CNN_MIN_SIDE);
+	return (float)(side - lo) / (float)(hi - lo);
 }
 
 void
@@ -388,7 +392,7 @@ fuse_score(const fuse_input *in, fuse_result *out)
 
 	/* Then a weighted mean of the evidence present, each weight scaled by how far the signal is trusted. */
 	if (in->has_embedding) {
-		float trust = cnn_trust(in->image_side);
+		float trust = cnn_trust(in->image_side, in->cnn_min_side);
 		if (trust > 0.0f) {
 			wsum += W_EMBEDDING * trust;
 			esum += W_EMBEDDING * trust * ramp(in->embedding_cos, EMB_LO, EMB_HI);

@@ -25,6 +25,9 @@ typedef struct fuse_input {
 	/* The listing image's size as served, min(width, height) in pixels before any resize; 0 = unknown
 	 * (trusted fully). The CNN embedding is not trusted below FUSE_CNN_MIN_SIDE. */
 	uint32_t image_side;
+	/* [match] min-image-size: the side below which the embedding is ignored (fully trusted from twice
+	 * that); 0: FUSE_CNN_MIN_SIDE and FUSE_CNN_FULL_SIDE. */
+	uint32_t cnn_min_side;
 } fuse_input;
 
 #define FUSE_CNN_MIN_SIDE 128u  /* below: the embedding is ignored */

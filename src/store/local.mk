@@ -23,3 +23,11 @@ TESTS += tests/integration/jobs_test
 tests_integration_jobs_test_SOURCES = tests/integration/test-jobs.c
 tests_integration_jobs_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_CFLAGS)
 tests_integration_jobs_test_LDADD = $(PW_TEST_LIBS) $(PW_STORE_LIBS) $(CRITERION_LIBS)
+
+# Crawl state shared by all daemons: HTTP validators per page, cached robots.txt per host (docs/store.md).
+src_store_libpwstore_a_SOURCES += src/store/httpcache.c src/store/httpcache.h
+check_PROGRAMS += tests/integration/httpcache_test
+TESTS += tests/integration/httpcache_test
+tests_integration_httpcache_test_SOURCES = tests/integration/test-httpcache.c
+tests_integration_httpcache_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(HIREDIS_CFLAGS)
+tests_integration_httpcache_test_LDADD = $(PW_TEST_LIBS) $(PW_STORE_LIBS) $(CRITERION_LIBS)

@@ -58,6 +58,7 @@ struct cmd {
 	int argc;
 	const char *argv[MAX_ARGS];
 	const char **ext;            /* when set, used instead of argv (commands longer than MAX_ARGS) */
+	const size_t *lens;          /* when set, argument lengths (binary-safe); else strlen */
 };
 
 /*
@@ -382,7 +383,7 @@ run_batch(struct store *st, const struct cmd *cmds, size_t n, redisReply **repli
 			return s;
 		for (i = 0; i < n && !lost; i++)
 			if (redisAppendCommandArgv(st->c, cmds[i].argc,
-			    cmds[i].ext != NULL ? cmds[i].ext : (const char **)cmds[i].argv, NULL) != REDIS_OK)
+			    cmds[i].ext != NULL ? cmds[i].ext : (const char **)cmds[i].argv, cmds[i].lens) != REDIS_OK)
 				lost = true;
 		for (i = 0; i < n && !lost; i++) {
 			void *r = NULL;
@@ -1150,7 +1151,13 @@ store_reply_error(struct store *st, const struct redisReply *r, const char *what
 enum store_status
 store_command(struct store *st, int argc, const char **argv, struct redisReply **reply)
 {
-	struct cmd c = { .argc = argc, .ext = argv };
+	return store_command_len(st, argc, argv, NULL, reply);
+}
+
+enum store_status
+store_command_len(struct store *st, int argc, const char **argv, const size_t *lens, struct redisReply **reply)
+{
+	struct cmd c = { .argc = argc, .ext = argv, .lens = lens };
 
 	*reply = NULL;
 	if (argc <= 0) {

@@ -125,6 +125,9 @@ void store_set_error(struct store *st, const char *fmt, ...) __attribute__((form
 enum store_status store_reply_error(struct store *st, const struct redisReply *r, const char *what);
 /* Runs one command (argv borrowed); *reply may be an error reply, which the caller inspects and frees. */
 enum store_status store_command(struct store *st, int argc, const char **argv, struct redisReply **reply);
+/* The same with argument lengths (lens NULL: strlen), for binary values such as cached bodies. */
+enum store_status store_command_len(struct store *st, int argc, const char **argv, const size_t *lens,
+    struct redisReply **reply);
 /* EVALSHA (EVAL on NOSCRIPT) of a Lua script; an error reply becomes STORE_ERROR and *reply is NULL. */
 enum store_status store_script(struct store *st, const char *body, int nkeys, const char **args, int nargs,
     const char *what, struct redisReply **reply);

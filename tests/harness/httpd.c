@@ -366,12 +366,79 @@ stream_big(const struct test_httpd *h, int fd, long n, bool head_only)
 	}
 }
 
+/* What the request head said that the routes care about. */
+struct req_info {
+	bool head_only, accept_gzip;
+	char if_none_match[128], if_modified_since[64];
+};
+
+/* The fixed Last-Modified of /etag/ responses. */
+#define ETAG_LAST_MODIFIED "Wed, 21 Oct 2015 07:28:00 GMT"
+
+/* /etag/<path>: a file with validators; 304 when the client's match. */
+static void
+serve_etag(struct test_httpd *h, int fd, const char *path, const struct req_info *ri)
+{
+	int status;
+	size_t len = 0;
+	char *body = load_file(h, path, &len, &status), etag[64], hdr[256];
+
+	if (body == NULL) {
+		respond_text(fd, status, status == 403 ? "forbidden\n" : "not found\n", ri->head_only);
+		return;
+	}
+	snprintf(etag, sizeof etag, "\"%zx-%08x\"", len, crc32_update(0, (const unsigned char *)body, len));
+	snprintf(hdr, sizeof hdr, "ETag: %s\r\nLast-Modified: %s\r\n", etag, ETAG_LAST_MODIFIED);
+	if ((ri->if_none_match[0] != '\0' && strcmp(ri->if_none_match, etag) == 0) ||
+	    (ri->if_none_match[0] == '\0' && strcmp(ri->if_modified_since, ETAG_LAST_MODIFIED) == 0)) {
+		__atomic_fetch_add(&h->not_modified, 1, __ATOMIC_ACQ_REL);
+		respond(fd, 304, content_type_for(path), hdr, "", 0, true);
+	} else
+		respond(fd, 200, content_type_for(path), hdr, body, len, ri->head_only);
+	free(body);
+}
+
+/* /drip/<ms>[/<n>]: headers, then one byte every ms; n bytes or until the client leaves. */
+static void
+serve_drip(const struct test_httpd *h, int fd, long ms, long n)
+{
+	static const char head[] =
+	    "HTTP/1.1 200 OK\r\nContent-Type: text/html\r\nConnection: close\r\n\r\n";
+
+	if (!send_all(fd, head, sizeof head - 1))
+		return;
+	while ((n < 0 || n-- > 0) && wait_ms(h, ms))
+		if (!send_all(fd, "x", 1))
+			return;
+}
+
 /* Routes one decoded request path (leading '/' stripped). */
 static void
-serve_path(struct test_httpd *h, int fd, const char *path, bool head_only, bool accept_gzip)
+serve_path(struct test_httpd *h, int fd, const char *path, const struct req_info *ri)
 {
 	long n;
 	const char *rest;
+	bool head_only = ri->head_only, accept_gzip = ri->accept_gzip;
+
+	(void)accept_gzip;
+	if (strcmp(path, "robots.txt") == 0 && h->robots_status != 0) {
+		respond(fd, h->robots_status, "text/plain", NULL, h->robots_body, strlen(h->robots_body), head_only);
+		return;
+	}
+	if (strncmp(path, "etag/", 5) == 0) {
+		serve_etag(h, fd, path + 5, ri);
+		return;
+	}
+	if (strncmp(path, "drip/", 5) == 0) {
+		long count = -1;
+		if (!parse_number(path + 5, 600000, &n, &rest) ||
+		    (*rest == '/' && !parse_number(rest + 1, 1000000, &count, &rest)) || *rest != '\0') {
+			respond_text(fd, 400, "bad drip\n", head_only);
+			return;
+		}
+		serve_drip(h, fd, n, count);
+		return;
+	}
 
 	if (strncmp(path, "status/", 7) == 0) {
 		if (!parse_number(path + 7, 999, &n, &rest) || n < 100 || *rest != '\0') {
@@ -387,7 +454,7 @@ serve_path(struct test_httpd *h, int fd, const char *path, bool head_only, bool 
 			return;
 		}
 		if (wait_ms(h, n))
-			serve_path(h, fd, rest + 1, head_only, accept_gzip);
+			serve_path(h, fd, rest + 1, ri);
 		return;
 	}
 	if (strcmp(path, "hang") == 0 || strncmp(path, "hang/", 5) == 0) {
@@ -428,7 +495,7 @@ serve_path(struct test_httpd *h, int fd, const char *path, bool head_only, bool 
 		}
 		if (__atomic_fetch_add(&h->retry_after_hits, 1, __ATOMIC_ACQ_REL) >= times) {
 			if (*rest == '/')
-				serve_path(h, fd, rest + 1, head_only, accept_gzip);
+				serve_path(h, fd, rest + 1, ri);
 			else
 				respond_text(fd, 200, "ok\n", head_only);
 			return;
@@ -520,22 +587,53 @@ read_head(const struct test_httpd *h, int fd, char *buf, size_t bufsize)
 	return false;
 }
 
+/* Copies the value of header name (case-insensitive) from a request head into buf; "" when absent. */
+static void
+header_value(const char *head, const char *name, char *buf, size_t bufsize)
+{
+	size_t nl = strlen(name);
+
+	buf[0] = '\0';
+	for (const char *p = strchr(head, '\n'); p != NULL; p = strchr(p + 1, '\n')) {
+		const char *v = p + 1, *end;
+		if (strncasecmp(v, name, nl) != 0 || v[nl] != ':')
+			continue;
+		v += nl + 1;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		end = strpbrk(v, "\r\n");
+		snprintf(buf, bufsize, "%.*s", (int)(end != NULL ? end - v : (long)strlen(v)), v);
+		return;
+	}
+}
+
 static void
 handle_connection(struct test_httpd *h, int fd)
 {
 	char head[MAX_REQUEST_HEAD], method[16], target[2048], path[2048];
 	bool head_only, accept_gzip;
 	char *q, *line_end;
+	struct req_info ri;
+	int idx;
 
 	if (!read_head(h, fd, head, sizeof head))
 		return;
-	{
-		int idx = __atomic_fetch_add(&h->requests, 1, __ATOMIC_ACQ_REL);
-		if (idx >= 0 && idx < (int)(sizeof h->request_ms / sizeof h->request_ms[0])) {
-			struct timespec now;
-			clock_gettime(CLOCK_MONOTONIC, &now);
-			h->request_ms[idx] = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
-		}
+	memset(&ri, 0, sizeof ri);
+	header_value(head, "If-None-Match", ri.if_none_match, sizeof ri.if_none_match);
+	header_value(head, "If-Modified-Since", ri.if_modified_since, sizeof ri.if_modified_since);
+	idx = __atomic_fetch_add(&h->requests, 1, __ATOMIC_ACQ_REL);
+	if (idx >= 0 && idx < (int)(sizeof h->request_ms / sizeof h->request_ms[0])) {
+		struct timespec now;
+		char *sp1 = strchr(head, ' '), *sp2;
+
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		h->request_ms[idx] = (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000;
+		h->request_conditional[idx] = ri.if_none_match[0] != '\0' || ri.if_modified_since[0] != '\0';
+		header_value(head, "User-Agent", h->request_agent[idx], sizeof h->request_agent[idx]);
+		header_value(head, "Cookie", h->request_cookie[idx], sizeof h->request_cookie[idx]);
+		header_value(head, "X-Test", h->request_x_test[idx], sizeof h->request_x_test[idx]);
+		if (sp1 != NULL && (sp2 = strpbrk(sp1 + 1, " \r\n")) != NULL)
+			snprintf(h->request_path[idx], sizeof h->request_path[idx], "%.*s", (int)(sp2 - sp1 - 1), sp1 + 1);
 	}
 
 	line_end = strpbrk(head, "\r\n");
@@ -568,7 +666,9 @@ handle_connection(struct test_httpd *h, int fd)
 		respond_text(fd, 400, "bad escape\n", head_only);
 		return;
 	}
-	serve_path(h, fd, path, head_only, accept_gzip);
+	ri.head_only = head_only;
+	ri.accept_gzip = accept_gzip;
+	serve_path(h, fd, path, &ri);
 }
 
 static void *
@@ -641,11 +741,36 @@ server_main(void *arg)
 void
 test_httpd_start(struct test_httpd *h, const char *docroot)
 {
+	test_httpd_start_on(h, docroot, "127.0.0.1");
+}
+
+void
+test_httpd_set_robots(struct test_httpd *h, int status, const char *body)
+{
+	snprintf(h->robots_body, sizeof h->robots_body, "%s", body != NULL ? body : "");
+	__atomic_store_n(&h->robots_status, status, __ATOMIC_RELEASE);
+}
+
+int
+test_httpd_find_request(const struct test_httpd *h, const char *path)
+{
+	int n = __atomic_load_n(&h->requests, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n && i < (int)(sizeof h->request_path / sizeof h->request_path[0]); i++)
+		if (strcmp(h->request_path[i], path) == 0)
+			return i;
+	return -1;
+}
+
+void
+test_httpd_start_on(struct test_httpd *h, const char *docroot, const char *address)
+{
 	struct sockaddr_in sa;
 	socklen_t salen = sizeof sa;
 	int one = 1;
 
 	memset(h, 0, sizeof *h);
+	snprintf(h->address, sizeof h->address, "%s", address);
 	if (snprintf(h->docroot, sizeof h->docroot, "%s", docroot) >= (int)sizeof h->docroot) {
 		fprintf(stderr, "test_httpd: docroot too long: %s\n", docroot);
 		abort();
@@ -656,16 +781,19 @@ test_httpd_start(struct test_httpd *h, const char *docroot)
 	setsockopt(h->listen_fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	memset(&sa, 0, sizeof sa);
 	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (inet_pton(AF_INET, address, &sa.sin_addr) != 1) {
+		fprintf(stderr, "test_httpd: not an IPv4 address: %s\n", address);
+		abort();
+	}
 	sa.sin_port = 0;
 	if (bind(h->listen_fd, (struct sockaddr *)&sa, sizeof sa) != 0)
-		die("bind 127.0.0.1:0");
+		die("bind");
 	if (listen(h->listen_fd, 64) != 0)
 		die("listen");
 	if (getsockname(h->listen_fd, (struct sockaddr *)&sa, &salen) != 0)
 		die("getsockname");
 	h->port = ntohs(sa.sin_port);
-	snprintf(h->base_url, sizeof h->base_url, "http://127.0.0.1:%d", h->port);
+	snprintf(h->base_url, sizeof h->base_url, "http://%s:%d", address, h->port);
 	h->stopping = false;
 	if (pthread_create(&h->thread, NULL, server_main, h) != 0) {
 		errno = EAGAIN;

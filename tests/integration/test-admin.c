@@ -169,10 +169,10 @@ up(void)
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	test_redis_start(&R);
 	M = metrics_new();
-	c = metrics_counter(M, "pricewatch_fetches_total", "Fetches.", 2,
-	    (const char *const[]){ "source", "outcome" });
-	metric_add(c, METRIC_LABELS("shopa", "ok"), 41);
-	metric_inc(c, METRIC_LABELS("shopa", "ok"));
+	c = metrics_counter(M, "pricewatch_fetches_total", "Fetches.", 3,
+	    (const char *const[]){ "source", "host", "outcome" });
+	metric_add(c, METRIC_LABELS("shopa", "shop-a.example", "ok"), 41);
+	metric_inc(c, METRIC_LABELS("shopa", "shop-a.example", "ok"));
 	sched_healthy = true;
 	A = NULL;
 }
@@ -198,7 +198,7 @@ Test(admin, metrics_route)
 	cr_assert_eq(r.status, 200);
 	cr_assert_str_eq(r.content_type, "text/plain; version=0.0.4; charset=utf-8");
 	cr_assert_not_null(strstr(r.body, "# TYPE pricewatch_fetches_total counter\n"), "%s", r.body);
-	cr_assert_not_null(strstr(r.body, "pricewatch_fetches_total{source=\"shopa\",outcome=\"ok\"} 42\n"),
+	cr_assert_not_null(strstr(r.body, "pricewatch_fetches_total{source=\"shopa\",host=\"shop-a.example\",outcome=\"ok\"} 42\n"),
 	    "%s", r.body);
 	free(r.body);
 }

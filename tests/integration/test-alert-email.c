@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include <curl/curl.h>
+#include <hiredis/hiredis.h>
 #include <json-c/json.h>
 
 #include "alert/alert.h"
@@ -132,7 +133,12 @@ setup(void)
 	fprintf(f, "[crawl]\nconnect-timeout = 2s\n"
 	    "[notifier \"mail\"]\ntype = email\nurl = smtp://127.0.0.1:%d\n"
 	    "to = buyer@example.com, ops@example.org\n"
-	    "[rule \"any\"]\nkind = any-change\ncooldown = 0\nnotify = mail\n", smtp_port);
+	    "[rule \"any\"]\nkind = any-change\ncooldown = 0\nnotify = mail\nscope = listing:" LID "\n"
+	    "[notifier \"digest\"]\ntype = email\nurl = smtp://127.0.0.1:%d\nto = buyer@example.com\n"
+	    "from = alerts@shop.example\ndigest = 15m\ntimeout = 5s\n"
+	    "[source \"digested\"]\nurl = https://shop.example/\n"
+	    "[rule \"any-d\"]\nkind = any-change\ncooldown = 0\nnotify = digest\nscope = source:digested\n",
+	    smtp_port, smtp_port);
 	fclose(f);
 	cr_assert(config_load(&cfg, path, err, sizeof(err)), "%s", err);
 	cr_assert(alert_engine_new(&eng, &cfg, err, sizeof(err)), "%s", err);
@@ -154,24 +160,31 @@ teardown(void)
 
 TestSuite(alert_email, .init = setup, .fini = teardown);
 
+/* One alert of the listing lid of source at t (source "digested": rule any-d, the digest notifier). */
 static void
-raise_alert(void)
+raise_alert_at(const char *source, const char *lid, int64_t t)
 {
 	struct change c;
 	size_t fired = 0;
 
 	memset(&c, 0, sizeof(c));
-	c.listing_id = LID;
-	c.source = "shop";
+	c.listing_id = lid;
+	c.source = source;
 	c.url = "https://shop.example/p/m1?x=<1>&y=2";
 	c.title = "Caf\xc3\xa9 grinder \xe2\x80\x94 \xe6\x97\xa5\xe6\x9c\xac\xe8\xaa\x9e edition with a long name to fold";
 	c.old_price = (struct money){ .minor = 2500, .currency = "EUR" };
 	c.new_price = (struct money){ .minor = 1999, .currency = "EUR" };
 	c.old_avail = AVAIL_IN_STOCK;
 	c.new_avail = AVAIL_IN_STOCK;
-	c.time_ms = T0;
+	c.time_ms = t;
 	cr_assert_eq(alert_on_change(eng, st, &c, &fired), STORE_OK, "%s", store_error(st));
 	cr_assert_eq(fired, 1);
+}
+
+static void
+raise_alert(void)
+{
+	raise_alert_at("shop", LID, T0);
 }
 
 /* Path of the only message in maildir/new; caller frees. */
@@ -334,4 +347,54 @@ Test(alert_email, header_encoding_never_splits_utf8)
 	h = email_encode_header("plain ascii");
 	cr_assert_str_eq(h, "plain ascii");
 	free(h);
+}
+
+Test(alert_email, digest_is_one_multipart_mail_listing_every_alert)
+{
+	struct alert_worker_opts o = { .consumer = "w1", .base_delay_ms = -1, .now_ms = T0 + 1000 };
+	struct alert_worker_stats s;
+	char ids[200], key[65], want[120], *path;
+	redisReply *r;
+	redisContext *raw;
+	json_object *j, *p;
+
+	smtpd_start();
+	raise_alert_at("digested", "shop:sku:G1", T0);
+	raise_alert_at("digested", "shop:sku:G2", T0 + 10);
+	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(s.delivered + s.acked, 0);
+	o.now_ms += 15 * 60 * 1000;
+	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(s.digests, 1);
+	cr_assert_eq(s.delivered, 2);
+	cr_assert_eq(s.acked, 2);
+	raw = redisConnectUnix(redis.socket_path);
+	cr_assert(raw != NULL && raw->err == 0);
+	r = redisCommand(raw, "XRANGE pw:alerts - +");
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements == 2);
+	cr_assert(pw_snprintf(ids, sizeof(ids), "%s,%s", r->element[0]->element[0]->str,
+	    r->element[1]->element[0]->str));
+	freeReplyObject(r);
+	redisFree(raw);
+	alert_digest_key("digest", ids, key);
+	path = only_message();
+	j = parse_message(path);
+	free(path);
+	cr_assert_str_eq(jstr(j, "subject"), "[pricewatch] 2 alerts");
+	cr_assert_str_eq(jstr(j, "from"), "pricewatch <alerts@shop.example>");
+	cr_assert_str_eq(jstr(j, "delivery"), key);
+	cr_assert(pw_snprintf(want, sizeof(want), "<%.32s@pricewatch>", key));
+	cr_assert_str_eq(jstr(j, "message_id"), want);
+	cr_assert_eq(json_object_get_int(json_object_object_get(j, "defects")), 0);
+	cr_assert_str_eq(jstr(j, "mime"), "multipart/alternative");
+	p = json_object_array_get_idx(json_object_object_get(j, "parts"), 0);
+	cr_assert_str_eq(jstr(p, "type"), "text/plain");
+	cr_assert(strstr(jstr(p, "text"), "2 alerts (digest ") != NULL, "%s", jstr(p, "text"));
+	cr_assert(strstr(jstr(p, "text"), "1. Rule any-d (any-change) fired.") != NULL, "%s", jstr(p, "text"));
+	cr_assert(strstr(jstr(p, "text"), "2. Rule any-d (any-change) fired.") != NULL);
+	cr_assert(strstr(jstr(p, "text"), "Listing id: shop:sku:G2") != NULL);
+	p = json_object_array_get_idx(json_object_object_get(j, "parts"), 1);
+	cr_assert_str_eq(jstr(p, "type"), "text/html");
+	cr_assert(strstr(jstr(p, "text"), "<h3>2 alerts</h3>") != NULL);
+	json_object_put(j);
 }

@@ -1,4 +1,4 @@
-/* test-alert-engine.c: rules against a real redis-server: state, dedupe, cooldown and re-arm in Redis, the pw:alerts stream, worker acks, takeover and dead letters. */
+/* test-alert-engine.c: rules against a real redis-server: state, dedupe, cooldown and re-arm in Redis, product matches and tags, the crash-window sweep, the pw:alerts stream, worker acks, takeover and dead letters. */
 #include <criterion/criterion.h>
 
 #include <inttypes.h>
@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
+#include <signal.h>
 
 #include <hiredis/hiredis.h>
 #include <openssl/evp.h>
@@ -20,6 +22,7 @@
 #define T0 1790000000000LL
 #define DAY (24LL * 3600 * 1000)
 #define LID "shop:sku:A1"
+#define MID "market:sku:Z9"
 
 static struct test_redis redis;
 static struct store *st;
@@ -56,7 +59,30 @@ static const char conf_text[] =
 	"[rule \"gone\"]\n"
 	"kind = out-of-stock\n"
 	"cooldown = 0\n"
-	"notify = mail, log1\n";
+	"notify = mail, log1\n"
+	/* Matching and tags: none of these sees the untagged, unmatched shop listing. */
+	"[source \"market\"]\n"
+	"url = https://market.example/\n"
+	"tags = eu, competitor\n"
+	"[rule \"cheaper\"]\n"
+	"kind = undercut\n"
+	"cooldown = 0\n"
+	"notify = log1\n"
+	"[rule \"found\"]\n"
+	"kind = new-match\n"
+	"cooldown = 1h\n"
+	"notify = log1\n"
+	"[rule \"mkt-drop\"]\n"
+	"kind = drop\n"
+	"percent = 5\n"
+	"scope = tag:competitor\n"
+	"cooldown = 0\n"
+	"notify = log1\n"
+	"[rule \"p1-any\"]\n"
+	"kind = any-change\n"
+	"scope = product:P1\n"
+	"cooldown = 0\n"
+	"notify = log1\n";
 
 static void
 setup(void)
@@ -159,31 +185,49 @@ usd(int64_t minor)
 	return m;
 }
 
-/* Records an observation (the real store writes the history) and returns the change it made. */
-static struct change
-observe(struct money old, enum availability old_av, struct money now, enum availability av, int64_t t)
+/* An observation of the shop listing (LID) or, with source "market", of the market listing (MID). */
+static struct observation
+obs_of(const char *source, struct money now, enum availability av, int64_t t)
 {
 	struct observation o;
-	struct change c;
-	bool changed;
+	bool market = strcmp(source, "market") == 0;
 
 	memset(&o, 0, sizeof(o));
-	o.source = "shop";
-	o.listing_id = LID;
-	o.url = "https://shop.example/p/a1";
-	o.title = "Widget A1";
-	o.sku = "A1";
+	o.source = market ? "market" : "shop";
+	o.listing_id = market ? MID : LID;
+	o.url = market ? "https://market.example/i/z9" : "https://shop.example/p/a1";
+	o.title = market ? "Widget Z9 (market)" : "Widget A1";
+	o.sku = market ? "Z9" : "A1";
 	o.extractor = "jsonld";
 	o.price = now;
 	o.availability = av;
 	o.observed_ms = t;
+	return o;
+}
+
+/* Records an observation (the real store writes the history) and reads back the change it made. */
+static struct change
+record(const char *source, struct money now, enum availability av, int64_t t)
+{
+	struct observation o = obs_of(source, now, av, t);
+	struct change c;
+	bool changed;
+
 	cr_assert_eq(store_record(st, &o, &changed), STORE_OK, "%s", store_error(st));
 	cr_assert(changed);
 	/* What the daemon does: read the change back from the history it just wrote. */
 	cr_assert_eq(alert_change_from_store(st, &o, &c), STORE_OK, "%s", store_error(st));
-	cr_assert_str_eq(c.listing_id, LID);
-	cr_assert_str_eq(c.source, "shop");
+	cr_assert_str_eq(c.listing_id, o.listing_id);
+	cr_assert_str_eq(c.source, o.source);
 	cr_assert_eq(c.time_ms, t);
+	return c;
+}
+
+static struct change
+observe(struct money old, enum availability old_av, struct money now, enum availability av, int64_t t)
+{
+	struct change c = record("shop", now, av, t);
+
 	cr_assert_eq(c.old_price.minor, old.minor);
 	cr_assert_str_eq(c.old_price.currency, old.currency);
 	cr_assert_eq(c.old_avail, old_av);
@@ -420,4 +464,226 @@ Test(alert_engine, dead_letter_retry_requeues_with_the_same_key)
 	cr_assert_eq(s.dead, 1);
 	cr_assert_eq(s.acked, 1);
 	cr_assert_eq(raw_int("XLEN pw:alerts:dead"), 1);
+}
+
+static struct money
+eur(int64_t minor)
+{
+	struct money m = { .minor = minor, .currency = "EUR" };
+
+	return m;
+}
+
+static size_t
+alerts_of_rule(const char *rule)
+{
+	redisReply *r = redisCommand(raw, "XRANGE pw:alerts - +");
+	size_t n = 0;
+
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY);
+	for (size_t i = 0; i < r->elements; i++) {
+		redisReply *fv = r->element[i]->element[1];
+
+		for (size_t j = 0; j + 1 < fv->elements; j += 2)
+			if (strcmp(fv->element[j]->str, "rule") == 0 && strcmp(fv->element[j + 1]->str, rule) == 0)
+				n++;
+	}
+	freeReplyObject(r);
+	return n;
+}
+
+/* The matcher's record of the market listing's match, and the user's own product. */
+static void
+match_market(const char *state, const char *own_minor, const char *own_currency)
+{
+	redisReply *r = redisCommand(raw, "HSET pw:listing:" MID " match_sku P1 match_state %s match_score 0.91",
+	    state);
+
+	cr_assert(r != NULL && r->type == REDIS_REPLY_INTEGER);
+	freeReplyObject(r);
+	r = redisCommand(raw, "HSET pw:product:P1 title %s price %s currency %s", "Own widget \xe2\x84\xa2",
+	    own_minor, own_currency);
+	cr_assert(r != NULL && r->type == REDIS_REPLY_INTEGER);
+	freeReplyObject(r);
+}
+
+Test(alert_engine, undercut_on_price_changes_of_a_matched_listing)
+{
+	struct change c;
+	char *v;
+
+	match_market("auto", "1900", "EUR");
+	(void)record("market", eur(2000), AVAIL_IN_STOCK, T0 - DAY);
+	c = record("market", eur(1850), AVAIL_IN_STOCK, T0);
+	/* undercut (18.50 < 19.00), mkt-drop (7.5 % in a source tagged competitor), p1-any (matched to P1) */
+	cr_assert_eq(on_change(&c), 3);
+	cr_assert_eq(alerts_of_rule("cheaper"), 1);
+	cr_assert_eq(alerts_of_rule("mkt-drop"), 1);
+	cr_assert_eq(alerts_of_rule("p1-any"), 1);
+	v = entry_field("pw:alerts", 0, "kind");
+	cr_assert_str_eq(v, "undercut");
+	free(v);
+#define FIELD0(name, want) do { v = entry_field("pw:alerts", 0, name); cr_assert_str_eq(v, want); free(v); } while (0)
+	FIELD0("product", "P1");
+	FIELD0("product_title", "Own widget \xe2\x84\xa2");
+	FIELD0("product_price", "19.00");
+	FIELD0("product_minor", "1900");
+	FIELD0("product_currency", "EUR");
+	FIELD0("new_price", "18.50");
+	FIELD0("score", "0.9100");
+	c = record("market", eur(1800), AVAIL_IN_STOCK, T0 + 1000);
+	cr_assert_eq(on_change(&c), 1);   /* p1-any; undercut waits for the price to go back up first */
+	c = record("market", eur(1950), AVAIL_IN_STOCK, T0 + 2000);
+	cr_assert_eq(on_change(&c), 1);   /* p1-any; undercut re-armed */
+	c = record("market", eur(1890), AVAIL_IN_STOCK, T0 + 3000);
+	cr_assert_eq(on_change(&c), 2);   /* undercut again, p1-any */
+	cr_assert_eq(alerts_of_rule("cheaper"), 2);
+	/* A rejected match is no match: neither undercut nor product scope sees it. */
+	match_market("rejected", "1900", "EUR");
+	c = record("market", eur(1950), AVAIL_IN_STOCK, T0 + 4000);
+	cr_assert_eq(on_change(&c), 0);
+	c = record("market", eur(1700), AVAIL_IN_STOCK, T0 + 5000);
+	cr_assert_eq(on_change(&c), 1);   /* mkt-drop (12.8 %) only */
+	cr_assert_eq(alerts_of_rule("cheaper"), 2);
+	cr_assert_eq(alert_engine_currency_mismatches(eng), 0);
+}
+
+Test(alert_engine, undercut_never_compares_currencies)
+{
+	struct change c;
+
+	match_market("confirmed", "2500", "USD");
+	(void)record("market", eur(2000), AVAIL_IN_STOCK, T0 - DAY);
+	c = record("market", eur(1990), AVAIL_IN_STOCK, T0);
+	cr_assert_eq(on_change(&c), 1);   /* p1-any; 19.90 EUR vs 25.00 USD is not compared */
+	cr_assert_eq(alerts_of_rule("cheaper"), 0);
+	cr_assert_eq(alert_engine_currency_mismatches(eng), 1);
+}
+
+static struct match_event
+event(bool is_new, int64_t price, int64_t t)
+{
+	struct match_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.listing_id = MID;
+	ev.source = "market";
+	ev.url = "https://market.example/i/z9";
+	ev.title = "Widget Z9 (market)";
+	ev.sku = "P1";
+	ev.listing_price = eur(price);
+	ev.score = 0.93;
+	ev.is_new = is_new;
+	ev.time_ms = t;
+	return ev;
+}
+
+static size_t
+on_match(const struct match_event *ev)
+{
+	size_t fired = 99;
+
+	cr_assert_eq(alert_on_match(eng, st, ev, &fired), STORE_OK, "%s", store_error(st));
+	return fired;
+}
+
+Test(alert_engine, match_events_fire_new_match_and_undercut)
+{
+	struct match_event ev;
+	char *v;
+
+	match_market("auto", "1900", "EUR");   /* the matcher gives no own price: the product hash has it */
+	ev = event(true, 1500, T0);
+	cr_assert_eq(on_match(&ev), 2);         /* found, cheaper; price rules never look at a match */
+	cr_assert_eq(on_match(&ev), 0);         /* the same event again */
+	cr_assert_eq(alerts_of_rule("found"), 1);
+	cr_assert_eq(alerts_of_rule("cheaper"), 1);
+	v = entry_field("pw:alerts", 0, "kind");   /* config order: cheaper, then found */
+	cr_assert_str_eq(v, "undercut");
+	free(v);
+	v = entry_field("pw:alerts", 1, "kind");
+	cr_assert_str_eq(v, "new-match");
+	free(v);
+	FIELD0("product_title", "Own widget \xe2\x84\xa2");
+	FIELD0("product_price", "19.00");
+	FIELD0("new_price", "15.00");
+	FIELD0("old_price", "");
+	FIELD0("score", "0.9300");
+	FIELD0("source", "market");
+	ev = event(true, 1500, T0 + 60000);     /* matched anew inside found's 1 h cooldown */
+	cr_assert_eq(on_match(&ev), 0);
+	ev = event(false, 1500, T0 + 2 * 3600 * 1000);
+	cr_assert_eq(on_match(&ev), 0);         /* not new; cheaper still disarmed */
+	ev = event(true, 2000, T0 + 3 * 3600 * 1000);
+	cr_assert_eq(on_match(&ev), 1);         /* found again after the cooldown; 20.00 re-arms cheaper */
+	ev.sku = "";
+	cr_assert_eq(alert_on_match(eng, st, &ev, NULL), STORE_ERROR);
+	cr_assert(strstr(store_error(st), "SKU") != NULL, "%s", store_error(st));
+}
+
+static long long
+inflight(void)
+{
+	return raw_int("SCARD pw:alert:inflight");
+}
+
+Test(alert_engine, a_change_recorded_before_a_crash_is_evaluated_by_the_sweep)
+{
+	struct observation o;
+	struct change c;
+	size_t n = 0, fired = 0;
+	bool changed = false;
+	pid_t pid;
+	int status;
+
+	(void)observe((struct money){ 0 }, AVAIL_UNKNOWN, usd(2000), AVAIL_IN_STOCK, T0 - DAY);
+	cr_assert_eq(inflight(), 0);
+	/* A daemon records a 25 % drop and is killed before it evaluates the rules. */
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		struct store *cst = NULL;
+		struct store_opts so = { .url = redis.url, .prefix = "pw:", .connect_timeout_ms = 2000,
+		    .command_timeout_ms = 2000 };
+		char err[256];
+		bool ch = false;
+
+		o = obs_of("shop", usd(1500), AVAIL_IN_STOCK, T0);
+		if (store_open(&cst, &so, err, sizeof(err)) == STORE_OK &&
+		    alert_store_record(eng, cst, &o, &ch) == STORE_OK && ch)
+			kill(getpid(), SIGKILL);
+		_exit(3);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL, "child status %d", status);
+	cr_assert_eq(raw_int("XLEN pw:hist:" LID), 2);     /* the change is recorded ... */
+	cr_assert_eq(raw_int("XLEN pw:alerts"), 0);        /* ... and nothing was raised */
+	cr_assert_eq(inflight(), 1);
+	/* Too young for the sweep: its record might still be in progress. */
+	cr_assert_eq(alert_sweep(eng, st, T0 - 1, &n, &fired), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(n, 0);
+	cr_assert_eq(inflight(), 1);
+	/* A marker whose record never happened is dropped; the real one is evaluated. */
+	cr_assert_eq(raw_int("SADD pw:alert:inflight %s", "1789990000000|shop:sku:NEVER"), 1);
+	cr_assert_eq(alert_sweep(eng, st, T0, &n, &fired), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(n, 1);
+	cr_assert_eq(fired, 2);                            /* drop10 and low7 */
+	cr_assert_eq(alerts_of_rule("drop10"), 1);
+	cr_assert_eq(inflight(), 0);
+	/* Evaluating it again (a second sweep racing the first) raises nothing twice. */
+	o = obs_of("shop", usd(1500), AVAIL_IN_STOCK, T0);
+	cr_assert_eq(alert_change_from_store(st, &o, &c), STORE_OK);
+	cr_assert_eq(on_change(&c), 0);
+	/* The normal path leaves no marker: no change, or a change evaluated. */
+	o = obs_of("shop", usd(1500), AVAIL_IN_STOCK, T0 + 1000);
+	cr_assert_eq(alert_store_record(eng, st, &o, &changed), STORE_OK, "%s", store_error(st));
+	cr_assert_not(changed);
+	cr_assert_eq(inflight(), 0);
+	o = obs_of("shop", usd(1000), AVAIL_IN_STOCK, T0 + 2000);
+	cr_assert_eq(alert_store_record(eng, st, &o, &changed), STORE_OK, "%s", store_error(st));
+	cr_assert(changed);
+	cr_assert_eq(inflight(), 1);
+	cr_assert_eq(alert_change_from_store(st, &o, &c), STORE_OK);
+	cr_assert_gt(on_change(&c), 0);
+	cr_assert_eq(inflight(), 0);
 }

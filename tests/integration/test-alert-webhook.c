@@ -265,9 +265,12 @@ open_store(void)
 	return s;
 }
 
-/* Writes the config naming the webhook at hook_port (and a second, unreachable one when dead_port > 0). */
+/*
+ * Writes the config naming the webhook at hook_port (and a second, unreachable
+ * one when dead_port > 0); hook_extra (may be "") is more keys of the hook.
+ */
 static void
-load_config(int hook_port, int dead_port)
+load_config_with(int hook_port, int dead_port, const char *hook_extra)
 {
 	char path[400], spath[400], err[512];
 	FILE *f;
@@ -282,7 +285,7 @@ load_config(int hook_port, int dead_port)
 	cr_assert_not_null(f);
 	fprintf(f, "[crawl]\nconnect-timeout = 2s\ntimeout = 5s\n"
 	    "[notifier \"hook\"]\ntype = webhook\nurl = http://127.0.0.1:%d/hook\nsecret-file = %s\n"
-	    "[notifier \"log1\"]\ntype = log\n", hook_port, spath);
+	    "%s[notifier \"log1\"]\ntype = log\n", hook_port, spath, hook_extra);
 	if (dead_port > 0)
 		fprintf(f, "[notifier \"down\"]\ntype = webhook\nurl = http://127.0.0.1:%d/hook\n", dead_port);
 	fprintf(f, "[rule \"any\"]\nkind = any-change\ncooldown = 0\nnotify = hook%s\n",
@@ -290,6 +293,12 @@ load_config(int hook_port, int dead_port)
 	fclose(f);
 	cr_assert(config_load(&cfg, path, err, sizeof(err)), "%s", err);
 	cr_assert(alert_engine_new(&eng, &cfg, err, sizeof(err)), "%s", err);
+}
+
+static void
+load_config(int hook_port, int dead_port)
+{
+	load_config_with(hook_port, dead_port, "");
 }
 
 static void
@@ -369,15 +378,15 @@ dead_field(size_t n, const char *field)
 	return v != NULL ? v : xstrdup("");
 }
 
-/* One alert: the listing's price drops from 19.99 to 17.99 USD at T0. */
+/* One alert: listing lid's price drops from 19.99 to 17.99 USD at t. */
 static void
-raise_alert(void)
+raise_alert_at(const char *lid, int64_t t)
 {
 	struct change c;
 	size_t fired = 0;
 
 	memset(&c, 0, sizeof(c));
-	c.listing_id = LID;
+	c.listing_id = lid;
 	c.source = "shop";
 	c.url = "https://shop.example/p/w1?a=1&b=\"2\"";
 	c.title = "Widget \xc3\xa9";
@@ -385,9 +394,15 @@ raise_alert(void)
 	c.new_price = (struct money){ .minor = 1799, .currency = "USD" };
 	c.old_avail = AVAIL_IN_STOCK;
 	c.new_avail = AVAIL_LIMITED;
-	c.time_ms = T0;
+	c.time_ms = t;
 	cr_assert_eq(alert_on_change(eng, st, &c, &fired), STORE_OK, "%s", store_error(st));
 	cr_assert_eq(fired, 1);
+}
+
+static void
+raise_alert(void)
+{
+	raise_alert_at(LID, T0);
 }
 
 static void
@@ -589,16 +604,26 @@ Test(alert_webhook, alerts_wait_while_the_receiver_is_down_then_arrive)
 	cr_assert(rx.req[0].sig_ok);
 }
 
-Test(alert_webhook, a_dead_channel_does_not_hold_back_the_others)
+/* A port where nothing listens any more (returned), and the receiver started on another one. */
+static int
+receiver_after_a_dead_port(void)
 {
-	struct alert_worker_opts o = opts("w1", T0 + 1000);
-	struct alert_worker_stats s;
 	int dead_port;
 
 	receiver_start(0);
 	dead_port = rx.port;
 	receiver_stop();
 	receiver_start(0);
+	return dead_port;
+}
+
+Test(alert_webhook, a_dead_channel_does_not_hold_back_the_others)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	int dead_port;
+
+	dead_port = receiver_after_a_dead_port();
 	load_config(rx.port, dead_port);
 	raise_alert();
 	work(&o, &s);
@@ -612,34 +637,31 @@ Test(alert_webhook, a_dead_channel_does_not_hold_back_the_others)
 	cr_assert_eq(s.retried, 1);
 }
 
-Test(alert_webhook, sigkilled_worker_redelivers_with_the_same_key)
+/*
+ * A worker of its own (a child with its own connection) runs one round; the
+ * receiver records its first POST and holds the answer, and the worker is
+ * SIGKILLed then: delivered, not yet acknowledged.
+ */
+static void
+kill_worker_mid_delivery(const struct alert_worker_opts *o)
 {
-	struct alert_worker_opts o = opts("w1", T0 + 1000);
-	struct alert_worker_stats s;
-	char key[65];
 	pid_t pid;
-	int status;
+	int status, before = received();
 
-	receiver_start(0);
-	rx.hold = true;                   /* record the POST, then keep the worker waiting for the answer */
-	load_config(rx.port, 0);
-	raise_alert();
-	expected_key(key);
+	rx.hold = true;
 	pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
-		/* The child is a worker of its own, with its own connection. */
 		struct store *cst = open_store();
 		struct alert_worker_stats cs;
 
-		(void)alert_engine_work(eng, cst, &o, &cs);
+		(void)alert_engine_work(eng, cst, o, &cs);
 		_exit(0);
 	}
 	pthread_mutex_lock(&rx.mu);
-	while (rx.n < 1)
+	while (rx.n <= before)
 		pthread_cond_wait(&rx.cv, &rx.mu);
 	pthread_mutex_unlock(&rx.mu);
-	/* Delivered (the receiver has it), not yet acknowledged: kill the worker now. */
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status));
@@ -648,6 +670,19 @@ Test(alert_webhook, sigkilled_worker_redelivers_with_the_same_key)
 	rx.hold = false;
 	pthread_cond_broadcast(&rx.cv);
 	pthread_mutex_unlock(&rx.mu);
+}
+
+Test(alert_webhook, sigkilled_worker_redelivers_with_the_same_key)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	char key[65];
+
+	receiver_start(0);
+	load_config(rx.port, 0);
+	raise_alert();
+	expected_key(key);
+	kill_worker_mid_delivery(&o);
 	cr_assert_eq(pending(), 1);       /* nothing lost: the entry is still pending for w1 */
 	/* Another worker takes the abandoned entry over and delivers it again, same key. */
 	usleep(20 * 1000);
@@ -661,4 +696,315 @@ Test(alert_webhook, sigkilled_worker_redelivers_with_the_same_key)
 	cr_assert_str_eq(rx.req[0].delivery, key);
 	cr_assert_str_eq(rx.req[1].delivery, key);
 	cr_assert(rx.req[0].sig_ok && rx.req[1].sig_ok);
+}
+
+/* ---- payload shapes (format = slack | discord | teams) ---- */
+
+static json_object *
+jget(json_object *o, const char *k)
+{
+	json_object *v = NULL;
+
+	cr_assert(json_object_object_get_ex(o, k, &v), "no key %s in %s", k, json_object_to_json_string(o));
+	return v;
+}
+
+static const char *
+jstr(json_object *o, const char *k)
+{
+	return json_object_get_string(jget(o, k));
+}
+
+#define SUMMARY "Widget \xc3\xa9: 19.99 USD \xe2\x86\x92 17.99 USD (-10.01%)"
+
+/* Delivers the one alert through a hook of the given format; returns the parsed, signed body. */
+static json_object *
+deliver_shaped(const char *format)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	char extra[64], key[65];
+	json_object *j;
+
+	receiver_start(0);
+	cr_assert(pw_snprintf(extra, sizeof(extra), "format = %s\n", format));
+	load_config_with(rx.port, 0, extra);
+	raise_alert();
+	expected_key(key);
+	work(&o, &s);
+	cr_assert_eq(s.delivered, 1);
+	cr_assert_eq(received(), 1);
+	cr_assert(rx.req[0].sig_ok, "bad signature %s", rx.req[0].signature);
+	cr_assert_str_eq(rx.req[0].delivery, key);
+	cr_assert_str_eq(rx.req[0].content_type, "application/json");
+	j = json_tokener_parse(rx.req[0].body);
+	cr_assert_not_null(j, "not JSON: %s", rx.req[0].body);
+	return j;
+}
+
+Test(alert_webhook, slack_shape_has_text_and_mrkdwn_blocks)
+{
+	json_object *j = deliver_shaped("slack"), *blocks, *b;
+
+	cr_assert_str_eq(jstr(j, "text"), SUMMARY);
+	blocks = jget(j, "blocks");
+	cr_assert_eq(json_object_get_type(blocks), json_type_array);
+	cr_assert_eq(json_object_array_length(blocks), 2);
+	b = json_object_array_get_idx(blocks, 0);
+	cr_assert_str_eq(jstr(b, "type"), "section");
+	cr_assert_str_eq(jstr(jget(b, "text"), "type"), "mrkdwn");
+	/* Slack escapes & < > and links as <url|text>. */
+	cr_assert(strstr(jstr(jget(b, "text"), "text"), "<https://shop.example/p/w1?a=1&amp;b=\"2\"|open listing>") !=
+	    NULL, "%s", jstr(jget(b, "text"), "text"));
+	cr_assert(strstr(jstr(jget(b, "text"), "text"), "rule `any`") != NULL);
+	b = json_object_array_get_idx(blocks, 1);
+	cr_assert_str_eq(jstr(b, "type"), "context");
+	cr_assert_eq(json_object_object_get_ex(j, "id", NULL), 0);   /* not the generic shape */
+	json_object_put(j);
+}
+
+Test(alert_webhook, discord_shape_has_content_and_an_embed)
+{
+	json_object *j = deliver_shaped("discord"), *e, *fields, *f;
+	char key[65];
+
+	expected_key(key);
+	cr_assert_str_eq(jstr(j, "content"), SUMMARY);
+	cr_assert_eq(json_object_array_length(jget(j, "embeds")), 1);
+	e = json_object_array_get_idx(jget(j, "embeds"), 0);
+	cr_assert_str_eq(jstr(e, "title"), SUMMARY);
+	cr_assert_str_eq(jstr(e, "url"), "https://shop.example/p/w1?a=1&b=\"2\"");
+	cr_assert_str_eq(jstr(e, "timestamp"), "2026-09-21T14:13:20Z");
+	cr_assert(strstr(jstr(jget(e, "footer"), "text"), key) != NULL);
+	fields = jget(e, "fields");
+	f = json_object_array_get_idx(fields, 0);
+	cr_assert_str_eq(jstr(f, "name"), "Price");
+	cr_assert_str_eq(jstr(f, "value"), "19.99 USD \xe2\x86\x92 17.99 USD");
+	cr_assert(json_object_get_boolean(jget(f, "inline")));
+	f = json_object_array_get_idx(fields, 1);
+	cr_assert_str_eq(jstr(f, "value"), "-10.01");
+	json_object_put(j);
+}
+
+Test(alert_webhook, teams_shape_is_a_message_card)
+{
+	json_object *j = deliver_shaped("teams"), *sec, *fact, *act;
+
+	cr_assert_str_eq(jstr(j, "@type"), "MessageCard");
+	cr_assert_str_eq(jstr(j, "@context"), "https://schema.org/extensions");
+	cr_assert_str_eq(jstr(j, "summary"), SUMMARY);
+	cr_assert_str_eq(jstr(j, "title"), SUMMARY);
+	sec = json_object_array_get_idx(jget(j, "sections"), 0);
+	cr_assert_str_eq(jstr(sec, "activityTitle"), SUMMARY);
+	fact = json_object_array_get_idx(jget(sec, "facts"), 2);
+	cr_assert_str_eq(jstr(fact, "name"), "Availability");
+	cr_assert_str_eq(jstr(fact, "value"), "limited");
+	act = json_object_array_get_idx(jget(j, "potentialAction"), 0);
+	cr_assert_str_eq(jstr(act, "@type"), "OpenUri");
+	cr_assert_str_eq(jstr(json_object_array_get_idx(jget(act, "targets"), 0), "uri"),
+	    "https://shop.example/p/w1?a=1&b=\"2\"");
+	json_object_put(j);
+}
+
+/* ---- digest = 15m ---- */
+
+#define DIGEST_MS (15 * 60 * 1000LL)
+
+/* Comma-separated entry ids of pw:alerts from index first on: what a digest of them is keyed on. */
+static void
+entry_ids(size_t first, size_t n, char *out, size_t outlen)
+{
+	redisReply *r = redisCommand(raw, "XRANGE pw:alerts - +");
+	size_t off = 0;
+
+	cr_assert(r != NULL && r->type == REDIS_REPLY_ARRAY && r->elements >= first + n);
+	out[0] = '\0';
+	for (size_t i = first; i < first + n; i++) {
+		cr_assert(pw_snprintf(out + off, outlen - off, "%s%s", i > first ? "," : "",
+		    r->element[i]->element[0]->str));
+		off = strlen(out);
+	}
+	freeReplyObject(r);
+}
+
+Test(alert_webhook, digest_batches_alerts_into_one_payload_then_acks_them)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	char ids[256], key[65], k1[65];
+	json_object *j, *arr;
+
+	receiver_start(0);
+	rx.fail_first = 1;
+	load_config_with(rx.port, 0, "digest = 15m\n");
+	raise_alert_at("shop:sku:D1", T0);
+	raise_alert_at("shop:sku:D2", T0 + 10);
+	raise_alert_at("shop:sku:D3", T0 + 20);
+	work(&o, &s);
+	cr_assert_eq(s.delivered + s.retried, 0);
+	cr_assert_eq(received(), 0);
+	cr_assert_eq(pending(), 3);       /* they wait for the digest, unacknowledged */
+	o.now_ms = T0 + 1000 + DIGEST_MS - 1;
+	work(&o, &s);
+	cr_assert_eq(received(), 0);
+	o.now_ms = T0 + 1000 + DIGEST_MS;
+	work(&o, &s);                     /* the digest goes out and the receiver answers 500 */
+	cr_assert_eq(received(), 1);
+	cr_assert_eq(s.retried, 1);
+	cr_assert_eq(pending(), 3);
+	raise_alert_at("shop:sku:D4", T0 + 30);   /* arrives meanwhile: the next digest's */
+	work(&o, &s);                     /* base_delay -1: the retry is due at once */
+	cr_assert_eq(received(), 2);
+	cr_assert_eq(s.digests, 1);
+	cr_assert_eq(s.delivered, 3);
+	cr_assert_eq(s.acked, 3);
+	cr_assert_eq(pending(), 1);       /* D4 waits for its own digest */
+	entry_ids(0, 3, ids, sizeof(ids));
+	alert_digest_key("hook", ids, key);
+	for (int i = 0; i < 2; i++) {
+		cr_assert_str_eq(rx.req[i].delivery, key, "attempt %d", i);
+		cr_assert(rx.req[i].sig_ok);
+	}
+	j = json_tokener_parse(rx.req[1].body);
+	cr_assert_not_null(j, "%s", rx.req[1].body);
+	cr_assert_str_eq(jstr(j, "id"), key);
+	cr_assert(json_object_get_boolean(jget(j, "digest")));
+	cr_assert_eq(json_object_get_int(jget(j, "count")), 3);
+	arr = jget(j, "alerts");
+	cr_assert_eq(json_object_array_length(arr), 3);
+	alert_key("any", "shop:sku:D2", T0 + 10, k1);
+	cr_assert_str_eq(jstr(json_object_array_get_idx(arr, 1), "id"), k1);
+	cr_assert_str_eq(jstr(jget(json_object_array_get_idx(arr, 2), "new"), "price"), "17.99");
+	json_object_put(j);
+	o.now_ms += DIGEST_MS;
+	work(&o, &s);
+	cr_assert_eq(received(), 3);
+	cr_assert_eq(s.acked, 1);
+	cr_assert_eq(pending(), 0);
+	entry_ids(3, 1, ids, sizeof(ids));
+	alert_digest_key("hook", ids, key);
+	cr_assert_str_eq(rx.req[2].delivery, key);
+}
+
+Test(alert_webhook, sigkilled_digest_is_redelivered_with_the_same_key)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	char ids[256], key[65];
+	json_object *a, *b;
+
+	receiver_start(0);
+	load_config_with(rx.port, 0, "digest = 15m\nformat = discord\n");
+	raise_alert_at("shop:sku:D1", T0);
+	raise_alert_at("shop:sku:D2", T0 + 10);
+	work(&o, &s);
+	cr_assert_eq(pending(), 2);
+	o.now_ms += DIGEST_MS;
+	kill_worker_mid_delivery(&o);
+	cr_assert_eq(pending(), 2);       /* delivered, never settled: nothing lost */
+	raise_alert_at("shop:sku:D3", T0 + 20);
+	o.consumer = "w2";
+	o.claim_idle_ms = 1;
+	usleep(20 * 1000);
+	work(&o, &s);
+	cr_assert_eq(s.digests, 1);
+	cr_assert_eq(s.delivered, 2);
+	cr_assert_eq(received(), 2);
+	entry_ids(0, 2, ids, sizeof(ids));
+	alert_digest_key("hook", ids, key);
+	cr_assert_str_eq(rx.req[0].delivery, key);
+	cr_assert_str_eq(rx.req[1].delivery, key);
+	a = json_tokener_parse(rx.req[0].body);
+	b = json_tokener_parse(rx.req[1].body);
+	cr_assert(a != NULL && b != NULL);
+	cr_assert_str_eq(jstr(a, "content"), "pricewatch: 2 alerts");
+	cr_assert_eq(json_object_array_length(jget(b, "embeds")), 2);
+	json_object_put(a);
+	json_object_put(b);
+	cr_assert_eq(pending(), 1);       /* D3: next digest */
+}
+
+Test(alert_webhook, notifier_timeout_bounds_a_receiver_that_does_not_answer)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	char *v;
+
+	receiver_start(0);
+	rx.hold = true;                   /* reads the POST, never answers until released */
+	load_config_with(rx.port, 0, "timeout = 1s\n");
+	raise_alert();
+	work(&o, &s);
+	cr_assert_eq(s.retried, 1);
+	cr_assert_eq(pending(), 1);
+	{
+		char key[65];
+		redisReply *r;
+
+		expected_key(key);
+		r = redisCommand(raw, "HGET pw:alert:delivery:%s hook.error", key);
+		cr_assert(r != NULL && r->type == REDIS_REPLY_STRING);
+		v = xstrdup(r->str);
+		freeReplyObject(r);
+	}
+	cr_assert(strstr(v, "timed out") != NULL, "%s", v);
+	free(v);
+	pthread_mutex_lock(&rx.mu);
+	rx.released = true;
+	rx.hold = false;
+	pthread_cond_broadcast(&rx.cv);
+	pthread_mutex_unlock(&rx.mu);
+	work(&o, &s);
+	cr_assert_eq(s.delivered, 1);
+	cr_assert_eq(pending(), 0);
+}
+
+static long long
+attempts_of(const char *lid, int64_t t, const char *channel)
+{
+	char key[65];
+	redisReply *r;
+	long long v = 0;
+
+	alert_key("any", lid, t, key);
+	r = redisCommand(raw, "HGET pw:alert:delivery:%s %s.attempts", key, channel);
+	cr_assert_not_null(r);
+	if (r->type == REDIS_REPLY_STRING)
+		v = strtoll(r->str, NULL, 10);
+	freeReplyObject(r);
+	return v;
+}
+
+/* Alerts parked for a digest stay pending; the retries of the entries behind them must still come round. */
+Test(alert_webhook, alerts_waiting_for_a_digest_do_not_starve_other_retries)
+{
+	struct alert_worker_opts o = opts("w1", T0 + 1000);
+	struct alert_worker_stats s;
+	int dead_port;
+
+	dead_port = receiver_after_a_dead_port();
+	load_config_with(rx.port, dead_port, "digest = 15m\n");   /* hook: digest; down: refused; log1 */
+	o.batch = 2;
+	o.max_attempts = 5;
+	raise_alert_at("shop:sku:A", T0);
+	raise_alert_at("shop:sku:B", T0 + 1);
+	raise_alert_at("shop:sku:C", T0 + 2);
+	raise_alert_at("shop:sku:D", T0 + 3);
+	work(&o, &s);                     /* A, B read */
+	work(&o, &s);                     /* A, B again (own pending), C, D read */
+	cr_assert_eq(attempts_of("shop:sku:A", T0, "down"), 2);
+	cr_assert_eq(attempts_of("shop:sku:C", T0 + 2, "down"), 1);
+	work(&o, &s);                     /* own pending goes on after B: C, D */
+	cr_assert_eq(attempts_of("shop:sku:C", T0 + 2, "down"), 2);
+	cr_assert_eq(attempts_of("shop:sku:D", T0 + 3, "down"), 2);
+	cr_assert_eq(attempts_of("shop:sku:A", T0, "down"), 2);
+	work(&o, &s);                     /* the end: nothing after D */
+	work(&o, &s);                     /* from the start again: A, B */
+	cr_assert_eq(attempts_of("shop:sku:A", T0, "down"), 3);
+	cr_assert_eq(received(), 0);
+	cr_assert_eq(pending(), 4);
+	o.now_ms += DIGEST_MS;
+	work(&o, &s);
+	cr_assert_eq(s.digests, 1);
+	cr_assert_eq(received(), 1);      /* one digest of the four */
 }

@@ -337,3 +337,69 @@ Test(cli_alerts, none_yet)
 	free(out);
 	free(err);
 }
+
+static enum alert_delivery
+deliver_batch(const struct alert_channel *ch, const struct alert_msg *msgs, size_t n, const char *key,
+    int64_t now_ms, char *err, size_t errlen)
+{
+	(void)ch;
+	(void)msgs;
+	(void)n;
+	(void)key;
+	(void)now_ms;
+	pw_snprintf(err, errlen, "a digest is not due in this test");
+	return DELIVERY_RETRY;
+}
+
+/* An undercut alert as the engine builds it, waiting for a digest channel: product, score, "digest" state. */
+Test(cli_alerts, json_has_the_matched_product_and_the_digest_state)
+{
+	char *notify[] = { (char *)"weekly" };
+	struct alert_rule r = { .name = (char *)"cheaper", .kind = ALERT_UNDERCUT, .notify = notify, .n_notify = 1 };
+	struct change c = {
+		.listing_id = "market:sku:Z9", .source = "market", .url = "https://market.example/z9",
+		.title = "Widget Z9", .new_price = { .minor = 1800, .currency = "EUR" }, .time_ms = T0 + 5000,
+		.match_sku = "P1", .product_title = "Own widget", .product_price = { .minor = 1900, .currency = "EUR" },
+		.match_score = 0.91,
+	};
+	struct alert_state next = { .present = true, .armed = false, .last_fired_ms = T0 + 5000,
+		.last_change_ms = T0 + 5000 };
+	const struct alert_channel chs[] = {
+		{ .name = "weekly", .deliver = deliver, .digest_ms = 7 * 24 * 3600 * 1000LL,
+		  .deliver_batch = deliver_batch },
+	};
+	struct alert_worker_opts o = { .consumer = "test:1", .seed = 1 };
+	struct alert_worker_stats stats;
+	struct alert_msg msg;
+	struct json_object *root, *a, *p;
+	char *out, *err;
+	bool committed;
+
+	alert_msg_build(&msg, &r, &c);
+	cr_assert_eq(alert_commit(st, "cheaper", c.listing_id, NULL, &next, &msg, &committed, NULL, 0), STORE_OK);
+	cr_assert(committed);
+	alert_msg_free(&msg);
+	cr_assert_eq(alert_worker_run_once(st, chs, 1, &o, &stats), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(stats.delivered + stats.acked, 0);
+	cr_assert_eq(pw(&out, &err, "alerts", "--json", NULL), CLI_EXIT_OK, "stderr: %s", err);
+	root = json_tokener_parse(out);
+	cr_assert_not_null(root, "not JSON: %s", out);
+	a = json_object_array_get_idx(root, 0);
+	cr_assert_str_eq(gets(a, "kind"), "undercut");
+	p = get(a, "product");
+	cr_assert_str_eq(gets(p, "sku"), "P1");
+	cr_assert_str_eq(gets(p, "title"), "Own widget");
+	cr_assert_str_eq(gets(p, "price"), "19.00");
+	cr_assert_eq(json_object_get_int64(get(p, "minor")), 1900);
+	cr_assert_str_eq(gets(p, "currency"), "EUR");
+	cr_assert(strcmp(json_object_to_json_string(get(a, "score")), "0.9100") == 0, "%s",
+	    json_object_to_json_string(get(a, "score")));
+	cr_assert_str_eq(gets(json_object_array_get_idx(get(a, "channels"), 0), "state"), "digest");
+	json_object_put(root);
+	free(out);
+	free(err);
+	cr_assert_eq(pw(&out, &err, "alerts", NULL, NULL), CLI_EXIT_OK, "stderr: %s", err);
+	cr_assert(strstr(out, "weekly:digest\n") != NULL, "out:\n%s", out);
+	free(out);
+	free(err);
+}

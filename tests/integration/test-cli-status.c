@@ -273,7 +273,27 @@ Test(cli_status, usage_errors)
 	cr_assert(strstr(err, "unexpected argument 'extra'") != NULL, "%s", err);
 	free(out);
 	free(err);
-	cr_assert_eq(pw(&out, &err, "status", "--csv"), CLI_EXIT_USAGE);
+	cr_assert_eq(pw(&out, &err, "status", "--bogus"), CLI_EXIT_USAGE);
+	free(out);
+	free(err);
+}
+
+/* --csv: the sources, one row each; the error text quoted since it holds no comma here but the header is exact. */
+Test(cli_status, csv_sources)
+{
+	char *out, *err, line[256], t[32];
+
+	fill();
+	cr_assert_eq(pw(&out, &err, "status", "--csv"), CLI_EXIT_OK, "%s", err);
+	cr_expect(strncmp(out, "source,last_ok,last_ok_ms,error_streak,crawls,scheduled,next_due,next_due_ms,"
+	    "last_error,last_error_time,last_error_ms\r\n", 103) == 0, "%s", out);
+	time_format_iso(T0 + 5000, t, sizeof t);
+	cr_assert(pw_snprintf(line, sizeof line, "\r\nalpha,%s,%lld,0,1,true,", t, (long long)(T0 + 5000)));
+	cr_expect(strstr(out, line) != NULL, "%s", out);
+	cr_expect(strstr(out, ",2,2,true,") != NULL && strstr(out, ",HTTP 503 from https://beta.example/,") != NULL,
+	    "%s", out);
+	/* gamma is no longer scheduled: its next due time is the one its state recorded. */
+	cr_expect(strstr(out, "\r\ngamma,,,1,1,false,") != NULL, "%s", out);
 	free(out);
 	free(err);
 }

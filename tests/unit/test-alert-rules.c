@@ -239,6 +239,39 @@ Test(alert_rules, lowest_cooldown)
 	c.time_ms = T0 + 1000;
 	cr_assert_eq(alert_rule_decide(&rule, &c, h, 1, &s, &dirty), VERDICT_COOLDOWN);
 	cr_assert_not(dirty);
+	/* Re-armed by the cooldown's end once the condition holds again. */
+	c.new_price = m(950, "USD");            /* up again: not the lowest, no alert, nothing written */
+	c.time_ms = T0 + DAY + 1;
+	cr_assert_eq(alert_rule_decide(&rule, &c, h, 1, &s, &dirty), VERDICT_NO);
+	cr_assert_not(dirty);
+	c.old_price = m(950, "USD");
+	c.new_price = m(899, "USD");            /* below every price of the window (h is 10.00 only) */
+	c.time_ms = T0 + DAY + 2;
+	cr_assert_eq(alert_rule_decide(&rule, &c, h, 1, &s, &dirty), VERDICT_FIRE);
+	cr_assert_eq(s.last_fired_ms, T0 + DAY + 2);
+}
+
+/* Re-arming of back-in-stock: the cooldown's end, and the condition holding again. */
+Test(alert_rules, back_in_stock_fires_again_after_the_cooldown)
+{
+	struct alert_state s = { 0 };
+	struct change c = chg(m(100, "USD"), m(100, "USD"), T0);
+	bool dirty;
+
+	compile("back-in-stock", NULL, NULL, NULL, NULL, 0, DAY);
+	c.old_avail = AVAIL_OUT_OF_STOCK;
+	cr_assert_eq(alert_rule_decide(&rule, &c, NULL, 0, &s, &dirty), VERDICT_FIRE);
+	s.present = true;
+	c.old_avail = AVAIL_IN_STOCK;           /* gone again: not a "back" change */
+	c.new_avail = AVAIL_OUT_OF_STOCK;
+	c.time_ms = T0 + 1000;
+	cr_assert_eq(alert_rule_decide(&rule, &c, NULL, 0, &s, &dirty), VERDICT_NO);
+	c.old_avail = AVAIL_OUT_OF_STOCK;
+	c.new_avail = AVAIL_LIMITED;
+	c.time_ms = T0 + 2000;
+	cr_assert_eq(alert_rule_decide(&rule, &c, NULL, 0, &s, &dirty), VERDICT_COOLDOWN);
+	c.time_ms = T0 + DAY;
+	cr_assert_eq(alert_rule_decide(&rule, &c, NULL, 0, &s, &dirty), VERDICT_FIRE);
 }
 
 Test(alert_rules, back_in_stock)
@@ -331,20 +364,133 @@ Test(alert_rules, scope)
 	cr_assert(alert_rule_in_scope(&rule, &c));
 	alert_rule_free(&rule);
 	compile("drop", "10", NULL, NULL, "product:ABC", 0, 0);
-	cr_assert_not(alert_rule_in_scope(&rule, &c));   /* needs matching: not evaluated yet */
+	cr_assert_not(alert_rule_in_scope(&rule, &c));   /* not matched to any product */
+	c.match_sku = "ABD";
+	cr_assert_not(alert_rule_in_scope(&rule, &c));
+	c.match_sku = "ABC";
+	cr_assert(alert_rule_in_scope(&rule, &c));
+	cr_assert(alert_rule_needs_match(&rule));
 }
 
-Test(alert_rules, undercut_and_new_match_parse_but_never_fire)
+Test(alert_rules, scope_tag)
 {
 	struct change c = chg(m(100, "USD"), m(50, "USD"), T0);
+	char *tags[] = { (char *)"eu", (char *)"competitor" };
+
+	compile("drop", "10", NULL, NULL, "tag:competitor", 0, 0);
+	cr_assert_not(alert_rule_in_scope(&rule, &c));   /* a source without tags */
+	c.tags = tags;
+	c.n_tags = 1;
+	cr_assert_not(alert_rule_in_scope(&rule, &c));
+	c.n_tags = 2;
+	cr_assert(alert_rule_in_scope(&rule, &c));
+	cr_assert_not(alert_rule_needs_match(&rule));
+}
+
+/* A change of a listing matched to product P1 whose own price is own. */
+static struct change
+matched(struct money listing, struct money own, int64_t t)
+{
+	struct change c = chg(m(0, NULL), listing, t);
+
+	c.match_sku = "P1";
+	c.product_title = "Own thing";
+	c.product_price = own;
+	return c;
+}
+
+static enum alert_verdict
+decide_change(struct alert_state *s, const struct change *c)
+{
+	bool dirty;
+	enum alert_verdict v = alert_rule_decide(&rule, c, NULL, 0, s, &dirty);
+
+	if (dirty)
+		s->present = true;
+	return v;
+}
+
+Test(alert_rules, undercut_fires_below_own_price_same_currency_only)
+{
+	struct change c = matched(m(1899, "EUR"), m(1900, "EUR"), T0);
 
 	compile("undercut", NULL, NULL, NULL, NULL, 0, 0);
 	cr_assert_eq(rule.kind, ALERT_UNDERCUT);
-	cr_assert_not(alert_rule_evaluated(&rule));
+	cr_assert(alert_rule_needs_match(&rule));
+	cr_assert(alert_rule_applies(&rule, &c));           /* on changes ... */
+	c.match_event = true;
+	cr_assert(alert_rule_applies(&rule, &c));           /* ... and on match events */
+	cr_assert_eq(alert_rule_condition(&rule, &c, NULL, 0), VERDICT_FIRE);
+	c = matched(m(1900, "EUR"), m(1900, "EUR"), T0);
+	cr_assert_eq(alert_rule_condition(&rule, &c, NULL, 0), VERDICT_NO);   /* equal is not below */
+	c = matched(m(2500, "EUR"), m(1900, "EUR"), T0);
 	cr_assert_eq(alert_rule_condition(&rule, &c, NULL, 0), VERDICT_NO);
-	alert_rule_free(&rule);
-	compile("new-match", NULL, NULL, NULL, NULL, 0, 0);
-	cr_assert_not(alert_rule_evaluated(&rule));
+	/* 10.00 USD is "less" than 19.00 EUR only if someone converts silently: never. */
+	c = matched(m(1000, "USD"), m(1900, "EUR"), T0);
+	cr_assert_eq(alert_rule_condition(&rule, &c, NULL, 0), VERDICT_INCOMPARABLE);
+	cr_assert(alert_rule_currency_mismatch(&rule, &c));
+	c = matched(m(1000, "EUR"), m(0, NULL), T0);      /* the product has no own price */
+	cr_assert_eq(alert_rule_condition(&rule, &c, NULL, 0), VERDICT_INCOMPARABLE);
+	cr_assert_not(alert_rule_currency_mismatch(&rule, &c));
+	c = chg(m(2000, "EUR"), m(1000, "EUR"), T0);      /* not matched at all */
+	cr_assert_eq(alert_rule_condition(&rule, &c, NULL, 0), VERDICT_NO);
+}
+
+Test(alert_rules, undercut_fires_once_then_rearms_and_respects_cooldown)
+{
+	struct alert_state s = { 0 };
+	struct change c;
+
+	compile("undercut", NULL, NULL, NULL, NULL, 0, 2 * DAY);
+	c = matched(m(1800, "EUR"), m(1900, "EUR"), T0);
+	cr_assert_eq(decide_change(&s, &c), VERDICT_FIRE);
+	c = matched(m(1700, "EUR"), m(1900, "EUR"), T0 + 1000);
+	cr_assert_eq(decide_change(&s, &c), VERDICT_DISARMED);     /* still below: no repeat */
+	c = matched(m(1950, "EUR"), m(1900, "EUR"), T0 + 2000);
+	cr_assert_eq(decide_change(&s, &c), VERDICT_NO);           /* back above: re-armed */
+	cr_assert(s.armed);
+	c = matched(m(1850, "EUR"), m(1900, "EUR"), T0 + 3000);
+	cr_assert_eq(decide_change(&s, &c), VERDICT_COOLDOWN);     /* crossed again inside the cooldown */
+	cr_assert(s.armed);
+	c = matched(m(1840, "EUR"), m(1900, "EUR"), T0 + 2 * DAY + 1);
+	cr_assert_eq(decide_change(&s, &c), VERDICT_FIRE);
+}
+
+Test(alert_rules, new_match_fires_on_new_matches_only)
+{
+	struct alert_state s = { 0 };
+	struct change c = matched(m(1800, "EUR"), m(1900, "EUR"), T0);
+
+	compile("new-match", NULL, NULL, NULL, NULL, 0, DAY);
+	cr_assert_eq(rule.kind, ALERT_NEW_MATCH);
+	cr_assert_not(alert_rule_applies(&rule, &c));      /* a price change is not a match */
+	c.match_event = true;
+	cr_assert(alert_rule_applies(&rule, &c));
+	cr_assert_eq(alert_rule_condition(&rule, &c, NULL, 0), VERDICT_NO);   /* known match, not new */
+	c.match_new = true;
+	cr_assert_eq(decide_change(&s, &c), VERDICT_FIRE);
+	c.time_ms = T0;                                        /* the same event again */
+	cr_assert_eq(decide_change(&s, &c), VERDICT_DUPLICATE);
+	c.time_ms = T0 + 1000;                                 /* re-matched within the cooldown */
+	cr_assert_eq(decide_change(&s, &c), VERDICT_COOLDOWN);
+	c.match_new = false;
+	c.time_ms = T0 + 2000;
+	cr_assert_eq(decide_change(&s, &c), VERDICT_NO);
+	c.match_new = true;                                    /* re-armed by time: after the cooldown */
+	c.time_ms = T0 + DAY + 1;
+	cr_assert_eq(decide_change(&s, &c), VERDICT_FIRE);
+	c.match_sku = NULL;
+	cr_assert_eq(alert_rule_condition(&rule, &c, NULL, 0), VERDICT_NO);
+}
+
+Test(alert_rules, price_kinds_ignore_match_events)
+{
+	struct change c = matched(m(1800, "EUR"), m(1900, "EUR"), T0);
+
+	compile("below", NULL, NULL, "20", NULL, 0, 0);
+	cr_assert(alert_rule_applies(&rule, &c));
+	c.match_event = true;
+	cr_assert_not(alert_rule_applies(&rule, &c));
 }
 
 Test(alert_rules, compile_rejects_bad_values)

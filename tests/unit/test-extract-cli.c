@@ -171,3 +171,95 @@ Test(cli_extract, default_currency_and_exit_codes)
 		run_free(&r);
 	}
 }
+
+/* Writes text into a fresh temporary file; returns its path (static buffer, one at a time). */
+static const char *
+temp_config(const char *text)
+{
+	static char path[] = "/tmp/pw-extract-cli-XXXXXX";
+	int fd;
+
+	memcpy(path + sizeof path - 7, "XXXXXX", 6);
+	fd = mkstemp(path);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+	close(fd);
+	return path;
+}
+
+Test(cli_extract, source_rules_currency_and_who_filled_what)
+{
+	static const char conf[] =
+	    "[source \"mercado\"]\n"
+	    "url = https://mercado.example/s?k=cafetera\n"
+	    "currency = MXN\n"
+	    "item-xpath = //div[@data-component-type='s-search-result']\n"
+	    "title-xpath = .//h2//span\n"
+	    "price-xpath = .//span[@class='a-price']/span[@class='a-offscreen']\n"
+	    "list-price-xpath = .//span[@data-a-strike='true']/span[@class='a-offscreen']\n"
+	    "sku-xpath = @data-asin\n"
+	    "seller-xpath = .//span[@class='seller-name']\n"
+	    "url-xpath = .//h2/a/@href\n";
+	const char *path = temp_config(conf);
+	const char *args[] = { "pricewatch", "-c", path, "extract", "--json", "--source", "mercado",
+	    fixture("shops/marketplace-mx-rules.html") };
+	const char *text[] = { "pricewatch", "-c", path, "extract", "-s", "mercado",
+	    fixture("shops/marketplace-mx-rules.html") };
+	struct run r;
+	json_object *arr, *o, *src;
+
+	run_cli(&r, 8, args);
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "stderr: %s", r.err);
+	arr = json_tokener_parse(r.out);
+	cr_assert_not_null(arr, "not JSON: %s", r.out);
+	cr_assert_eq(json_object_array_length(arr), 5);
+	o = json_object_array_get_idx(arr, 0);
+	cr_assert_str_eq(jstr(o, "title"), "Cafetera de goteo 12 tazas, acero inoxidable");
+	cr_assert_str_eq(jstr(o, "price"), "1299.00");
+	cr_assert_str_eq(jstr(o, "currency"), "MXN");
+	cr_assert_str_eq(jstr(o, "list_price"), "1599.00");
+	cr_assert_str_eq(jstr(o, "seller"), "Casa Barista MX");
+	cr_assert_str_eq(jstr(o, "url"), "https://mercado.example/mx/dp/B0MX000001?ref=sr_1_1");
+	cr_assert_str_eq(jstr(o, "extractor"), "rules");
+	cr_assert_str_eq(jstr(o, "listing_id"), "mercado:sku:B0MX000001");
+	cr_assert(json_object_object_get_ex(o, "sources", &src));
+	cr_assert_str_eq(jstr(src, "price"), "rules");
+	cr_assert_str_eq(jstr(src, "seller"), "rules");
+	cr_assert_str_eq(jstr(json_object_array_get_idx(arr, 3), "price_high"), "329.00");
+	json_object_put(arr);
+	run_free(&r);
+
+	run_cli(&r, 7, text);
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "1. Cafetera de goteo 12 tazas, acero inoxidable  [rules]\n"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "  list price    1599.00 MXN\n"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "  seller        Casa Barista MX\n"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "  listing id    mercado:sku:B0MX000001\n"), "%s", r.out);
+	run_free(&r);
+	unlink(path);
+}
+
+Test(cli_extract, bad_rule_is_reported_with_source_and_expression)
+{
+	const char *path = temp_config("[source \"broken\"]\nurl = https://hobandhearth.example/x\ncurrency = GBP\n"
+	    "price-xpath = //span[@data-price-type='finalPrice'/@data-price-amount\n");
+	const char *args[] = { "pricewatch", "-c", path, "extract", "--source", "broken",
+	    fixture("shops/rules-vs-jsonld.html") };
+	const char *unknown[] = { "pricewatch", "-c", path, "extract", "--source", "nope",
+	    fixture("shops/rules-vs-jsonld.html") };
+	struct run r;
+
+	/* The JSON-LD still gives the listing; the rule's problem is on stderr, naming source, line and expression. */
+	run_cli(&r, 7, args);
+	cr_assert_eq(r.rc, CLI_EXIT_OK, "stderr: %s", r.err);
+	cr_assert_not_null(strstr(r.out, "[jsonld]"), "%s", r.out);
+	cr_assert_not_null(strstr(r.err, "source \"broken\" (line 4): price-xpath \"//span[@data-price-type='finalPrice'"),
+	    "%s", r.err);
+	run_free(&r);
+
+	run_cli(&r, 7, unknown);
+	cr_assert_eq(r.rc, CLI_EXIT_USAGE);
+	cr_assert_not_null(strstr(r.err, "no [source \"nope\"]"), "%s", r.err);
+	run_free(&r);
+	unlink(path);
+}

@@ -690,10 +690,10 @@ Test(infer, backend_abi_mismatch_refused)
 	infer_error err;
 
 	cr_assert_eq(infer_backend_check(&ops, &err), 0);
-	ops.abi_version = PW_BACKEND_ABI_VERSION + 1;
+	ops.abi_version = 99;
 	cr_assert_eq(infer_backend_check(&ops, &err), -1);
 	cr_assert_eq(err.code, INFER_E_BACKEND);
-	cr_assert_not_null(strstr(err.msg, "backend 'cpu' was built for ABI version 2"), "%s", err.msg);
+	cr_assert_not_null(strstr(err.msg, "backend 'cpu' was built for ABI version 99"), "%s", err.msg);
 	ops.abi_version = PW_BACKEND_ABI_VERSION;
 	ops.execute = NULL;
 	cr_assert_eq(infer_backend_check(&ops, &err), -1);

@@ -766,8 +766,8 @@ daemon_like(void)
 	cr_assert(pm.fetches && pm.fetch_seconds && pm.last_success && pm.error_streak && pm.observations &&
 	    pm.price_changes && pm.extract_errors && pm.queue_depth && pm.inference_seconds &&
 	    pm.inferences && pm.alerts && pm.redis_errors && pm.start_time && pm.build_info);
-	metric_inc(pm.fetches, METRIC_LABELS("shopa", "ok"));
-	metric_inc(pm.fetches, METRIC_LABELS("shopa", "failed"));
+	metric_inc(pm.fetches, METRIC_LABELS("shopa", "shop-a.example", "ok"));
+	metric_inc(pm.fetches, METRIC_LABELS("shopa", "cdn.shop-a.example", "http_5xx"));
 	metric_observe(pm.fetch_seconds, NULL, 0.3);
 	metric_set(pm.last_success, METRIC_LABELS("shopa"), 1764000123.5);
 	metric_set(pm.observations, NULL, 12);
@@ -790,6 +790,9 @@ Test(metrics, pricewatchd_families)
 	s = find_sample(&E, "pricewatch_build_info", "version", PACKAGE_VERSION, NULL);
 	cr_assert(s != NULL && s->value == 1);
 	s = find_sample(&E, "pricewatch_alerts_total", "outcome", "dead", NULL);
+	cr_assert(s != NULL && s->value == 1);
+	s = find_sample(&E, "pricewatch_fetches_total", "source", "shopa", "host", "cdn.shop-a.example",
+	    "outcome", "http_5xx", NULL);
 	cr_assert(s != NULL && s->value == 1);
 	s = find_sample(&E, "pricewatch_inference_duration_seconds_bucket", "backend", "cpu", "le", "0.05", NULL);
 	cr_assert(s != NULL && s->value == 1);
