@@ -108,6 +108,18 @@ read_list(const char *dir, const char *name, int fields)
 	return l;
 }
 
+static void
+free_list(struct list *l)
+{
+	for (size_t i = 0; i < l->n; i++) {
+		free(l->v[i].path);
+		free(l->v[i].transform);
+		descriptor_free(&l->v[i].d);
+	}
+	free(l->v);
+	memset(l, 0, sizeof(*l));
+}
+
 static unsigned char *
 read_file(const char *path, size_t *len)
 {
@@ -564,6 +576,7 @@ main(int argc, char **argv)
 		struct list tr = read_list(argv[optind], "train.txt", 1);
 		compute_all(&mo, tr.v, tr.n, threads, NULL);
 		dump(dumpfile, &tr, descriptor_model_dim(m));
+		free_list(&tr);
 		descriptor_model_free(m);
 		return 0;
 	}
@@ -591,6 +604,7 @@ main(int argc, char **argv)
 		printf("throughput: %zu images in %.2f s at %d threads: %.1f images/s (model %s)\n", n, dt, threads,
 		    (double)n / dt, descriptor_model_id(m));
 		vindex_free(ix);
+		free_list(&qs);
 		descriptor_model_free(m);
 		return 0;
 	}
@@ -681,6 +695,8 @@ main(int argc, char **argv)
 		}
 		vindex_free(ix);
 	}
+	free_list(&cat);
+	free_list(&qs);
 	descriptor_model_free(m);
 	return 0;
 }

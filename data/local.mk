@@ -22,3 +22,11 @@ EXTRA_DIST += data/models/mobilenetv2-nsfwjs.input.npy data/models/mobilenetv2-n
 EXTRA_DIST += data/models/centernet-mnv3.conv11.npy tests/unit/images
 # Its settings and PCA whitening (learned by tools/learn-whitening.py; docs/matching.md), installed next to it.
 dist_models_DATA += data/models/centernet-mnv3.json data/models/centernet-mnv3.white
+# The CenterNet backbone is made at setup by tools/fetch-centernet.sh (its weights are not
+# redistributed, docs/model.md); install it when this tree has it, else the daemon uses nsfwjs.
+install-data-local:
+	if test -f "$(srcdir)/data/models/centernet-mnv3.onnx"; then \
+		$(MKDIR_P) "$(DESTDIR)$(modelsdir)" && \
+		$(INSTALL_DATA) "$(srcdir)/data/models/centernet-mnv3.onnx" "$(DESTDIR)$(modelsdir)/"; fi
+uninstall-local:
+	rm -f "$(DESTDIR)$(modelsdir)/centernet-mnv3.onnx"

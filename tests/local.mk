@@ -6,3 +6,9 @@ tests_harness_libpwtest_a_SOURCES = \
 	tests/harness/run.c tests/harness/run.h
 tests_harness_libpwtest_a_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) $(CRITERION_CFLAGS)
 PW_TEST_LIBS = tests/harness/libpwtest.a $(HIREDIS_LIBS) -lpthread
+# The real daemon for a test (harness/daemon.h) and a webhook receiver that checks the HMAC (harness/hook.h):
+# helper "alerts2", issue #7. Tests using hook.o link $(CRYPTO_LIBS).
+tests_harness_libpwtest_a_SOURCES += \
+	tests/harness/daemon.c tests/harness/daemon.h \
+	tests/harness/hook.c tests/harness/hook.h
+tests_harness_libpwtest_a_CFLAGS += $(CRYPTO_CFLAGS)

@@ -111,6 +111,7 @@ alert_engine_new(struct alert_engine **out, const struct config *cfg, char *err,
 			e->emails[i].n_to = n->n_to;
 			e->emails[i].connect_timeout_ms = min_timeout(cfg->crawl.connect_timeout_ms, n->timeout_ms);
 			e->emails[i].timeout_ms = n->timeout_ms;
+			e->emails[i].ca_file = n->ca_file;
 			ch->deliver = email_deliver;
 			ch->deliver_batch = email_deliver_batch;
 			ch->arg = &e->emails[i];
@@ -626,5 +627,15 @@ enum store_status
 alert_engine_work(struct alert_engine *e, struct store *st, const struct alert_worker_opts *opts,
     struct alert_worker_stats *stats)
 {
-	return alert_worker_run_once(st, e->channels, e->n_channels, opts, stats);
+	enum store_status s;
+
+	/* Email notifiers draw the listing's price chart from this worker's store, for this round only. */
+	for (size_t i = 0; i < e->n_channels; i++) {
+		e->emails[i].chart = email_chart_from_store;
+		e->emails[i].chart_arg = st;
+	}
+	s = alert_worker_run_once(st, e->channels, e->n_channels, opts, stats);
+	for (size_t i = 0; i < e->n_channels; i++)
+		e->emails[i].chart = NULL;
+	return s;
 }

@@ -1,4 +1,4 @@
-/* email.c: builds the alert mail (RFC 5322, MIME multipart/alternative, RFC 2047 subject) and sends it over SMTP with libcurl. */
+/* email.c: builds the alert mail (RFC 5322, MIME multipart/alternative with the price chart inline, RFC 2047 subject) and sends it over SMTP with libcurl. */
 #include "config.h"
 
 #include <inttypes.h>
@@ -13,11 +13,16 @@
 
 #include "alert/email.h"
 #include "alert/format.h"
+#include "chart/chart.h"
+#include "common/log.h"
 #include "common/util.h"
 
 #define EMAIL_DEFAULT_URL "smtp://localhost"
 #define EMAIL_DEFAULT_CONNECT_MS 10000
 #define EMAIL_DEFAULT_TIMEOUT_MS 60000
+#define EMAIL_CHART_DAYS 90
+#define EMAIL_CHART_WIDTH 640
+#define EMAIL_CHART_HEIGHT 320
 #define EW_CHUNK 39                    /* bytes per encoded word: 52 + 12 = 64 chars, so "Subject: " + word stays within 78 */
 
 static bool
@@ -156,9 +161,9 @@ html_row(FILE *f, const char *name, const char *value)
 	fputs("</td></tr>\r\n", f);
 }
 
-/* One alert in the HTML part. */
+/* One alert in the HTML part; cid (may be NULL) names its chart's image part. */
 static void
-html_alert(FILE *f, const struct alert_msg *msg)
+html_alert(FILE *f, const struct alert_msg *msg, const char *cid)
 {
 	struct shown sh;
 
@@ -195,9 +200,125 @@ html_alert(FILE *f, const struct alert_msg *msg)
 		html_row(f, "Own price", prodp);
 	}
 	html_row(f, "When", alert_msg_get(msg, "time"));
-	fputs("</table>\r\n<p><small>Alert id ", f);
+	fputs("</table>\r\n", f);
+	if (cid != NULL) {
+		fprintf(f, "<p><img src=\"cid:%s\" width=\"%d\" height=\"%d\" alt=\"Price history of ", cid,
+		    EMAIL_CHART_WIDTH, EMAIL_CHART_HEIGHT);
+		alert_write_escaped(f, sh.name, true);
+		fputs("\"></p>\r\n", f);
+	}
+	fputs("<p><small>Alert id ", f);
 	alert_write_escaped(f, alert_msg_get(msg, "id"), true);
 	fputs("</small></p>\r\n", f);
+}
+
+bool
+email_chart_from_store(void *arg, const struct alert_msg *msg, int64_t now_ms, unsigned char **png, size_t *len,
+    char *err, size_t errlen)
+{
+	struct store *st = arg;
+	const char *listing = alert_msg_get(msg, "listing"), *title = alert_msg_get(msg, "title");
+	struct chart_opts co = {
+		.format = CHART_PNG, .width = EMAIL_CHART_WIDTH, .height = EMAIL_CHART_HEIGHT,
+		.title = title[0] != '\0' ? title : listing, .until_ms = now_ms,
+	};
+	struct history_point *pts = NULL;
+	struct chart_series series;
+	size_t n = 0;
+	enum store_status s;
+	bool ok;
+
+	err[0] = '\0';
+	if (listing[0] == '\0')
+		return false;
+	/* From the start: the price in force when the window opens is the last change before it. */
+	s = store_history(st, listing, 0, now_ms, &pts, &n);
+	if (s != STORE_OK) {
+		if (s != STORE_NOT_FOUND)
+			pw_snprintf(err, errlen, "%s", store_error(st));
+		return false;
+	}
+	if (n == 0) {
+		free(pts);
+		return false;
+	}
+	/* A younger history fills the width; an older one shows its last EMAIL_CHART_DAYS days (since_ms 0: from
+	 * the first change point). */
+	if (pts[0].time_ms < now_ms - (int64_t)EMAIL_CHART_DAYS * 86400 * 1000)
+		co.since_ms = now_ms - (int64_t)EMAIL_CHART_DAYS * 86400 * 1000;
+	series = (struct chart_series){ .label = listing, .pts = pts, .n = n };
+	ok = chart_render_mem(&co, &series, 1, NULL, png, len, err, errlen);
+	free(pts);
+	return ok;
+}
+
+/* The charts of one mail: charts[k] is drawn for the listing of the alerts whose of[i] is k. */
+struct mail_charts {
+	size_t n;
+	struct {
+		char cid[96];
+		unsigned char *png;
+		size_t len;
+	} c[EMAIL_CHARTS_MAX];
+	size_t *of;                /* per alert: index into c, or SIZE_MAX for none */
+};
+
+/* Draws one chart per distinct listing of msgs (at most EMAIL_CHARTS_MAX); what cannot be drawn is logged. */
+static void
+charts_draw(const struct email_opts *opts, const struct alert_msg *msgs, size_t n, const char *key, int64_t now_ms,
+    struct mail_charts *mc)
+{
+	memset(mc, 0, sizeof(*mc));
+	mc->of = xcalloc(n, sizeof(*mc->of));
+	for (size_t i = 0; i < n; i++) {
+		const char *listing = alert_msg_get(&msgs[i], "listing");
+		char err[512];
+
+		mc->of[i] = SIZE_MAX;
+		for (size_t j = 0; j < i && mc->of[i] == SIZE_MAX; j++)
+			if (strcmp(alert_msg_get(&msgs[j], "listing"), listing) == 0)
+				mc->of[i] = mc->of[j];
+		if (mc->of[i] != SIZE_MAX || opts->chart == NULL || mc->n == EMAIL_CHARTS_MAX || listing[0] == '\0')
+			continue;
+		/* Failure to draw never blocks the alert: the mail goes out without this chart. */
+		if (!opts->chart(opts->chart_arg, &msgs[i], now_ms, &mc->c[mc->n].png, &mc->c[mc->n].len, err,
+		    sizeof(err))) {
+			if (err[0] != '\0')
+				log_warnx("alerts: no chart for %s in the mail: %s", listing, err);
+			continue;
+		}
+		pw_snprintf(mc->c[mc->n].cid, sizeof(mc->c[mc->n].cid), "chart%zu.%.16s@pricewatch", mc->n + 1, key);
+		mc->of[i] = mc->n++;
+	}
+}
+
+static void
+charts_free(struct mail_charts *mc)
+{
+	for (size_t k = 0; k < mc->n; k++)
+		free(mc->c[k].png);
+	free(mc->of);
+}
+
+/* The HTML part, and with charts the multipart/related around it that carries them as image/png parts. */
+static void
+html_part(FILE *f, const char *boundary, const char *html, size_t html_len, const struct mail_charts *mc)
+{
+	if (mc->n > 0)
+		/* Not the outer boundary with a suffix: a parser may take any line starting with it as the boundary. */
+		fprintf(f, "Content-Type: multipart/related;\r\n boundary=\"=_related_%s\";\r\n type=\"text/html\"\r\n\r\n"
+		    "--=_related_%s\r\n", boundary + 2, boundary + 2);
+	fputs("Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n", f);
+	b64_lines(f, html, html_len);
+	if (mc->n == 0)
+		return;
+	for (size_t k = 0; k < mc->n; k++) {
+		fprintf(f, "\r\n--=_related_%s\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n"
+		    "Content-ID: <%s>\r\nContent-Disposition: inline; filename=\"chart%zu.png\"\r\n\r\n", boundary + 2,
+		    mc->c[k].cid, k + 1);
+		b64_lines(f, (const char *)mc->c[k].png, mc->c[k].len);
+	}
+	fprintf(f, "\r\n--=_related_%s--\r\n", boundary + 2);
 }
 
 char *
@@ -214,10 +335,12 @@ email_message_batch(const struct email_opts *opts, const struct alert_msg *msgs,
 	char date[64], boundary[48];
 	char *subject, *subj_enc, *text = NULL, *html = NULL, *out = NULL, *summary;
 	size_t text_len = 0, html_len = 0, out_len = 0;
+	struct mail_charts mc;
 	FILE *f;
 
 	if (key == NULL)
 		key = alert_msg_get(&msgs[0], "id");
+	charts_draw(opts, msgs, n, key, now_ms, &mc);
 	rfc5322_date(now_ms, date, sizeof(date));
 	pw_snprintf(boundary, sizeof(boundary), "=_pricewatch_%.16s", key);
 	/* The summary's arrow (U+2192) is why most subjects need RFC 2047 even for ASCII titles. */
@@ -244,7 +367,7 @@ email_message_batch(const struct email_opts *opts, const struct alert_msg *msgs,
 	if (n > 1)
 		fprintf(f, "<h3>%zu alerts</h3>\r\n", n);
 	for (size_t i = 0; i < n; i++)
-		html_alert(f, &msgs[i]);
+		html_alert(f, &msgs[i], mc.of[i] != SIZE_MAX ? mc.c[mc.of[i]].cid : NULL);
 	fputs("</body></html>\r\n", f);
 	fclose(f);
 
@@ -261,10 +384,10 @@ email_message_batch(const struct email_opts *opts, const struct alert_msg *msgs,
 	fputs("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n", f);
 	b64_lines(f, text, text_len);
 	fprintf(f, "\r\n--%s\r\n", boundary);
-	fputs("Content-Type: text/html; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n\r\n", f);
-	b64_lines(f, html, html_len);
+	html_part(f, boundary, html, html_len, &mc);
 	fprintf(f, "\r\n--%s--\r\n", boundary);
 	fclose(f);
+	charts_free(&mc);
 
 	free(text);
 	free(html);
@@ -369,6 +492,8 @@ email_send_body(const struct email_opts *opts, const char *body, long *smtp_code
 	SET(CURLOPT_USE_SSL, (long)(auth ? CURLUSESSL_ALL : CURLUSESSL_TRY));
 	SET(CURLOPT_SSL_VERIFYPEER, 1L);
 	SET(CURLOPT_SSL_VERIFYHOST, 2L);
+	if (opts->ca_file != NULL)
+		SET(CURLOPT_CAINFO, opts->ca_file);
 	SET(CURLOPT_CONNECTTIMEOUT_MS, (long)(opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms :
 	    EMAIL_DEFAULT_CONNECT_MS));
 	SET(CURLOPT_TIMEOUT_MS, (long)(opts->timeout_ms > 0 ? opts->timeout_ms : EMAIL_DEFAULT_TIMEOUT_MS));

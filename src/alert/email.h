@@ -1,4 +1,4 @@
-/* email.h: the email notifier: one RFC 5322 message (multipart text + HTML, RFC 2047 subject) per alert over SMTP with libcurl. */
+/* email.h: the email notifier: one RFC 5322 message (multipart text + HTML with the price chart inline, RFC 2047 subject) per alert over SMTP with libcurl. */
 #ifndef PW_ALERT_EMAIL_H
 #define PW_ALERT_EMAIL_H
 
@@ -7,6 +7,17 @@
 #include <stdint.h>
 
 #include "alert/queue.h"
+
+/*
+ * Draws the price chart of msg's listing as a PNG for the mail: true with
+ * *png (caller frees) holding *len bytes; false when there is none to show,
+ * with err saying why ("" when the listing simply has no history).
+ */
+typedef bool (*email_chart_fn)(void *arg, const struct alert_msg *msg, int64_t now_ms, unsigned char **png,
+    size_t *len, char *err, size_t errlen);
+
+/* Most charts in one mail (a digest shows the first listings'). */
+#define EMAIL_CHARTS_MAX 10
 
 struct email_opts {
 	const char *url;               /* smtp://[user@]host[:port] (STARTTLS when offered; required with a password) or smtps://; NULL: smtp://localhost */
@@ -17,7 +28,22 @@ struct email_opts {
 	size_t n_to;
 	int64_t connect_timeout_ms;    /* 0: 10 s */
 	int64_t timeout_ms;            /* 0: 60 s */
+	const char *ca_file;           /* PEM CA certificates that verify the server; NULL: the system's */
+	/*
+	 * NULL: no chart. Else the HTML part becomes multipart/related with one
+	 * image/png part per listing (Content-ID referenced by <img src="cid:...">);
+	 * a chart that cannot be drawn is logged and left out, never blocking the mail.
+	 */
+	email_chart_fn chart;
+	void *chart_arg;
 };
+
+/*
+ * An email_chart_fn that reads the listing's history from arg (a struct store *)
+ * and draws it up to now_ms, at most its last 90 days, with chart_render_mem (640 x 320 PNG).
+ */
+bool email_chart_from_store(void *arg, const struct alert_msg *msg, int64_t now_ms, unsigned char **png,
+    size_t *len, char *err, size_t errlen);
 
 /*
  * The whole message for msg, CRLF line ends, sent at now_ms. Message-ID is

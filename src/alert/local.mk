@@ -47,3 +47,18 @@ check_PROGRAMS += bench/alert-bench
 bench_alert_bench_SOURCES = bench/alert-bench.c
 bench_alert_bench_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) $(CURL_CFLAGS)
 bench_alert_bench_LDADD = $(PW_ALERT_LIBS) -lpthread
+
+# Every rule kind against the real daemon: --once passes over a changing fixture shop, alerts delivered by a
+# second daemon's notifier to a webhook receiver (helper "alerts2"); new-match through real recognition.
+check_PROGRAMS += tests/integration/alert_daemon_test
+TESTS += tests/integration/alert_daemon_test
+tests_integration_alert_daemon_test_SOURCES = tests/integration/test-alert-daemon.c \
+	tests/integration/test-recognise-util.h tests/harness/cli-run.c tests/harness/cli-run.h
+tests_integration_alert_daemon_test_CFLAGS = $(PW_RECOGNISE_TEST_CFLAGS)
+tests_integration_alert_daemon_test_LDADD = $(PW_RECOGNISE_TEST_LIBS)
+EXTRA_tests_integration_alert_daemon_test_DEPENDENCIES = pricewatchd$(EXEEXT)
+
+# Email alerts embed the listing's price chart (chart_render_mem, cairo): the notifiers link the chart module.
+PW_ALERT_LIBS += $(PW_CHART_LIBS)
+# The SMTP AUTH tests run `pricewatch notify test` (and openssl for a test certificate).
+EXTRA_tests_integration_alert_email_test_DEPENDENCIES = pricewatch$(EXEEXT)

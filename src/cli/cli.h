@@ -156,6 +156,17 @@ size_t out_sparkline(const int64_t *values, const bool *present, size_t n, char 
 struct json_object;
 struct json_object *out_json_listing(const struct listing *l);
 struct json_object *out_json_history_point(const struct history_point *p);
+/* getopt codes of --json and --csv for cli_common_option (above any command's own option codes). */
+#define CLI_OPT_JSON 0x7f00
+#define CLI_OPT_CSV 0x7f01
+/*
+ * The tail of a command's getopt switch: CLI_OPT_JSON and CLI_OPT_CSV set the
+ * output format, 'h' prints entry's help, anything else ('?', ':') is a usage
+ * error. Returns -1 when parsing goes on, else the exit code to return.
+ */
+int cli_common_option(struct cli_ctx *ctx, const struct cmd_entry *entry, int c, char **argv);
+/* Adds member key: s made valid UTF-8 (out_utf8_fix), or null when s is NULL or empty. */
+void out_json_add_str(struct json_object *o, const char *key, const char *s);
 /* Writes obj pretty-printed plus a newline and releases it. */
 void out_json_print(FILE *f, struct json_object *obj);
 

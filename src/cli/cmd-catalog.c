@@ -71,6 +71,8 @@ cli_descriptor_model_open(struct cli_ctx *ctx, struct descriptor_model **model)
 		.threads = (int)ctx->cfg.inference.threads,
 		.limits = { .max_bytes = (size_t)ctx->cfg.crawl.max_image_body,
 		    .max_pixels = (uint64_t)ctx->cfg.match.max_image_pixels },
+		.plugin_dir = ctx->cfg.inference.plugin_dir,
+		.cache_dir = ctx->cfg.daemon.state_dir,   /* the daemon's measured backend choice, shared */
 	};
 	char err[512];
 

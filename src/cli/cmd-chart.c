@@ -257,8 +257,9 @@ static char *
 default_title(const struct chart_args *a, const struct chart_data *d)
 {
 	if (a->product != NULL)
-		return d->product_title != NULL ? xasprintf("%s  (%s, %zu listings)", d->product_title, a->product,
-		    d->n) : xasprintf("Product %s  (%zu listings)", a->product, d->n);
+		return d->product_title != NULL ? xasprintf("%s  (%s, %zu listing%s)", d->product_title, a->product,
+		    d->n, d->n == 1 ? "" : "s") : xasprintf("Product %s  (%zu listing%s)", a->product, d->n,
+		    d->n == 1 ? "" : "s");
 	if (d->n == 1 && d->ls[0].title != NULL && d->ls[0].title[0] != '\0')
 		return xstrdup(d->ls[0].title);
 	return d->n == 1 ? xstrdup(d->ls[0].id) : xasprintf("%zu listings", d->n);

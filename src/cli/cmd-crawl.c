@@ -41,12 +41,12 @@ const struct cmd_entry cmd_crawl_entry = {
 	.exec = cmd_crawl_exec,
 };
 
-enum { OPT_JSON = 256, OPT_ONCE };
+enum { OPT_ONCE = 256 };
 
 static const struct option crawl_options[] = {
 	{ "once", no_argument, NULL, OPT_ONCE },
 	{ "dry-run", no_argument, NULL, 'n' },
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -163,53 +163,38 @@ view_free(struct crawl_view *v)
 	free(v->found);
 }
 
-/* A JSON string member, UTF-8 repaired; NULL becomes null. */
-static void
-json_add_str(struct json_object *o, const char *key, const char *s)
-{
-	char *fixed;
-
-	if (s == NULL) {
-		json_object_object_add(o, key, NULL);
-		return;
-	}
-	fixed = out_utf8_fix(s);
-	json_object_object_add(o, key, json_object_new_string(fixed));
-	free(fixed);
-}
-
 static void
 print_json(const struct crawl_view *v, const char *source, bool ok, bool dry_run)
 {
 	struct json_object *root = json_object_new_object(), *pages = json_object_new_array();
 	struct json_object *listings = json_object_new_array();
 
-	json_add_str(root, "source", source);
+	out_json_add_str(root, "source", source);
 	json_object_object_add(root, "ok", json_object_new_boolean(ok));
 	json_object_object_add(root, "dry_run", json_object_new_boolean(dry_run));
 	for (size_t i = 0; i < v->n_pages; i++) {
 		const struct page_line *p = &v->pages[i];
 		struct json_object *o = json_object_new_object();
 
-		json_add_str(o, "url", p->url);
-		json_add_str(o, "kind", p->kind);
-		json_add_str(o, "outcome", crawl_outcome_name(p->outcome));
+		out_json_add_str(o, "url", p->url);
+		out_json_add_str(o, "kind", p->kind);
+		out_json_add_str(o, "outcome", crawl_outcome_name(p->outcome));
 		json_object_object_add(o, "status", json_object_new_int64(p->status));
 		json_object_object_add(o, "listings", json_object_new_int64((int64_t)p->listings));
-		json_add_str(o, "error", p->error);
+		out_json_add_str(o, "error", p->error);
 		json_object_array_add(pages, o);
 	}
 	for (size_t i = 0; i < v->n_found; i++) {
 		const struct found *f = &v->found[i];
 		struct json_object *o = json_object_new_object();
 
-		json_add_str(o, "id", f->id);
-		json_add_str(o, "url", f->url);
-		json_add_str(o, "title", f->title);
+		out_json_add_str(o, "id", f->id);
+		out_json_add_str(o, "url", f->url);
+		out_json_add_str(o, "title", f->title);
 		/* The price stays decimal text: a double never holds a price. */
-		json_add_str(o, "price", f->price[0] != '\0' ? f->price : NULL);
-		json_add_str(o, "currency", f->currency[0] != '\0' ? f->currency : NULL);
-		json_add_str(o, "availability", f->availability);
+		out_json_add_str(o, "price", f->price);
+		out_json_add_str(o, "currency", f->currency);
+		out_json_add_str(o, "availability", f->availability);
 		json_object_array_add(listings, o);
 	}
 	json_object_object_add(root, "pages", pages);
@@ -283,15 +268,9 @@ cmd_crawl_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case 'n':
 			dry_run = true;
 			break;
-		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_crawl_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_crawl_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_crawl_entry, c, argv)) >= 0)
+				return rc;
 		}
 	}
 	if (argc - optind < 1)

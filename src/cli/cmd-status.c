@@ -1,4 +1,4 @@
-/* cmd-status.c: "pricewatch status": per-source crawl state, queue depths and which daemons are alive, read from Redis. */
+/* cmd-status.c: "pricewatch status": per-source crawl state, queue depths, which daemons are alive and their model, read from Redis. */
 #include "config.h"
 
 #include <getopt.h>
@@ -28,19 +28,20 @@ const struct cmd_entry cmd_status_entry = {
 	    "when. Then the queues: length and pending (delivered, not yet acknowledged)\n"
 	    "entries of the crawl jobs (group crawlers) and the alerts (group notifiers),\n"
 	    "and the dead letters. Then the daemons: the consumers of the crawlers group;\n"
-	    "one idle for less than twice [crawl] job-timeout counts as alive.\n"
+	    "one idle for less than twice [crawl] job-timeout counts as alive. Each shows\n"
+	    "the version it runs and, once its recognition opened the image model, the\n"
+	    "model id and the inference backend in use (pw:daemon:NAME).\n"
 	    "Options:\n"
-	    "      --json    JSON: {sources, queues, daemons, daemons_alive, alive_idle_limit_ms}\n"
+	    "      --json    JSON: {sources, queues, daemons, daemons_alive, alive_idle_limit_ms};\n"
+	    "                each daemon: name, idle_ms, pending, alive, version, model, backend\n"
 	    "      --csv     CSV of the sources only, one row each, with a header row\n"
 	    "  -h, --help    show this help\n",
 	.exec = cmd_status_exec,
 };
 
-enum { OPT_JSON = 256, OPT_CSV };
-
 static const struct option status_options[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
+	{ "csv", no_argument, NULL, CLI_OPT_CSV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -59,7 +60,12 @@ struct status_daemon {
 	char *name;                /* owned */
 	int64_t pending, idle_ms;
 	bool alive;
+	/* From pw:daemon:NAME, each owned, NULL when the daemon did not publish it (yet). */
+	char *version, *model, *backend;
 };
+
+/* The fields of pw:daemon:NAME that status shows, in struct status_daemon's order. */
+#define DAEMON_INFO_FIELDS 3
 
 /* A queue (stream) and, when it has one, its consumer group's pending count. */
 struct status_queue {
@@ -240,6 +246,27 @@ load_queue(struct cli_ctx *ctx, struct status_queue *q, const char *what, const 
 	return CLI_EXIT_OK;
 }
 
+/* HMGET pw:daemon:NAME: what the daemon publishes beside its heartbeat (version, model, backend). */
+static int
+load_daemon_info(struct cli_ctx *ctx, struct status_daemon *d)
+{
+	char *key = xasprintf("%sdaemon:%s", store_prefix(ctx->store), d->name);
+	const char *argv[] = { "HMGET", key, "version", "model", "backend" };
+	char **dst[DAEMON_INFO_FIELDS] = { &d->version, &d->model, &d->backend };
+	redisReply *r;
+	int rc = run(ctx, 2 + DAEMON_INFO_FIELDS, argv, &r);
+
+	free(key);
+	if (rc != CLI_EXIT_OK)
+		return rc;
+	if (r->type == REDIS_REPLY_ARRAY && r->elements == DAEMON_INFO_FIELDS)
+		for (size_t i = 0; i < DAEMON_INFO_FIELDS; i++)
+			if (reply_is_text(r->element[i]) && r->element[i]->len > 0)
+				*dst[i] = xstrndup(r->element[i]->str, r->element[i]->len);
+	freeReplyObject(r);
+	return CLI_EXIT_OK;
+}
+
 /* XINFO CONSUMERS pw:jobs crawlers: every daemon that claimed jobs and has not left the group. */
 static int
 load_daemons(struct cli_ctx *ctx, struct status_report *rep)
@@ -255,7 +282,7 @@ load_daemons(struct cli_ctx *ctx, struct status_report *rep)
 		rep->daemons = xcalloc(r->elements, sizeof *rep->daemons);
 		for (size_t i = 0; i < r->elements; i++) {
 			const redisReply *c = r->element[i];
-			struct status_daemon d = { NULL, 0, -1, false };
+			struct status_daemon d = { .idle_ms = -1 };
 
 			if (c->type != REDIS_REPLY_ARRAY)
 				continue;
@@ -278,6 +305,9 @@ load_daemons(struct cli_ctx *ctx, struct status_report *rep)
 		}
 	}
 	freeReplyObject(r);
+	for (size_t i = 0; i < rep->n_daemons; i++)
+		if ((rc = load_daemon_info(ctx, &rep->daemons[i])) != CLI_EXIT_OK)
+			return rc;
 	return CLI_EXIT_OK;
 }
 
@@ -289,8 +319,12 @@ report_free(struct status_report *rep)
 		source_state_free(&rep->srcs[i].state);
 	}
 	free(rep->srcs);
-	for (size_t i = 0; i < rep->n_daemons; i++)
+	for (size_t i = 0; i < rep->n_daemons; i++) {
 		free(rep->daemons[i].name);
+		free(rep->daemons[i].version);
+		free(rep->daemons[i].model);
+		free(rep->daemons[i].backend);
+	}
 	free(rep->daemons);
 	for (size_t i = 0; i < 3; i++)
 		free(rep->queues[i].key);
@@ -373,19 +407,11 @@ print_json(struct cli_ctx *ctx, const struct status_report *rep)
 	for (size_t i = 0; i < rep->n_srcs; i++) {
 		const struct status_source *s = &rep->srcs[i];
 		struct json_object *o = json_object_new_object();
-		char *fixed;
 
-		fixed = out_utf8_fix(s->name);
-		json_object_object_add(o, "name", json_object_new_string(fixed));
-		free(fixed);
+		out_json_add_str(o, "name", s->name);
 		json_object_object_add(o, "last_ok", json_time(s->state.last_ok_ms));
 		json_object_object_add(o, "last_ok_ms", json_ms(s->state.last_ok_ms));
-		if (s->state.last_error != NULL) {
-			fixed = out_utf8_fix(s->state.last_error);
-			json_object_object_add(o, "last_error", json_object_new_string(fixed));
-			free(fixed);
-		} else
-			json_object_object_add(o, "last_error", NULL);
+		out_json_add_str(o, "last_error", s->state.last_error);
 		json_object_object_add(o, "last_error_time", json_time(s->state.last_error_ms));
 		json_object_object_add(o, "last_error_ms", json_ms(s->state.last_error_ms));
 		json_object_object_add(o, "error_streak", json_object_new_int64(s->state.error_streak));
@@ -408,13 +434,14 @@ print_json(struct cli_ctx *ctx, const struct status_report *rep)
 	for (size_t i = 0; i < rep->n_daemons; i++) {
 		const struct status_daemon *d = &rep->daemons[i];
 		struct json_object *o = json_object_new_object();
-		char *fixed = out_utf8_fix(d->name);
 
-		json_object_object_add(o, "name", json_object_new_string(fixed));
-		free(fixed);
+		out_json_add_str(o, "name", d->name);
 		json_object_object_add(o, "idle_ms", json_object_new_int64(d->idle_ms));
 		json_object_object_add(o, "pending", json_object_new_int64(d->pending));
 		json_object_object_add(o, "alive", json_object_new_boolean(d->alive));
+		out_json_add_str(o, "version", d->version);
+		out_json_add_str(o, "model", d->model);
+		out_json_add_str(o, "backend", d->backend);
 		json_object_array_add(daemons, o);
 		alive += d->alive;
 	}
@@ -483,6 +510,24 @@ format_idle(int64_t ms, char *buf, size_t len)
 		pw_snprintf(buf, len, "%" PRId64 "h", ms / 3600000);
 }
 
+/* The rest of a daemon's line: "  version V  model M on BACKEND", each part only when published. */
+static void
+print_daemon_info(FILE *f, const struct status_daemon *d)
+{
+	const char *label[DAEMON_INFO_FIELDS] = { "version", "model", "on" };
+	const char *value[DAEMON_INFO_FIELDS] = { d->version, d->model, d->backend };
+
+	for (size_t i = 0; i < DAEMON_INFO_FIELDS; i++) {
+		char *shown;
+
+		if (value[i] == NULL)
+			continue;
+		shown = out_display_clip(value[i], 0);
+		fprintf(f, "%s%s %s", i == 2 ? " " : "  ", label[i], shown);
+		free(shown);
+	}
+}
+
 static void
 print_table(struct cli_ctx *ctx, const struct status_report *rep)
 {
@@ -544,9 +589,11 @@ print_table(struct cli_ctx *ctx, const struct status_report *rep)
 		char *name = out_display_clip(d->name, 0);
 
 		format_idle(d->idle_ms, idle, sizeof idle);
-		fprintf(ctx->out, "  %-30s %-5s idle %-7s pending %" PRId64 "\n", name, d->alive ? "alive" : "gone",
+		fprintf(ctx->out, "  %-30s %-5s idle %-7s pending %" PRId64, name, d->alive ? "alive" : "gone",
 		    idle, d->pending);
 		free(name);
+		print_daemon_info(ctx->out, d);
+		fputc('\n', ctx->out);
 	}
 }
 
@@ -558,20 +605,9 @@ cmd_status_exec(struct cli_ctx *ctx, int argc, char **argv)
 
 	optind = 0;
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:h", status_options, NULL)) != -1) {
-		switch (c) {
-		case OPT_JSON:
-		case OPT_CSV:
-			if (!cli_set_format(ctx, c == OPT_JSON ? CLI_FORMAT_JSON : CLI_FORMAT_CSV))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_status_entry);
-			return CLI_EXIT_OK;
-		default:
-			return cli_option_error(ctx, &cmd_status_entry, c, argv);
-		}
-	}
+	while ((c = getopt_long(argc, argv, "+:h", status_options, NULL)) != -1)
+		if ((rc = cli_common_option(ctx, &cmd_status_entry, c, argv)) >= 0)
+			return rc;
 	if (optind < argc)
 		return cli_usage_error(ctx, &cmd_status_entry, "unexpected argument '%s'", argv[optind]);
 	if ((rc = cli_store_open(ctx)) != CLI_EXIT_OK)

@@ -325,9 +325,23 @@ out_time(int64_t ms, char *buf, size_t buflen)
 		time_format_iso(ms, buf, buflen);
 }
 
-/* Adds key: string, or null when s is NULL/empty; strings are made valid UTF-8 first. */
-static void
-json_add_str(struct json_object *o, const char *key, const char *s)
+int
+cli_common_option(struct cli_ctx *ctx, const struct cmd_entry *entry, int c, char **argv)
+{
+	switch (c) {
+	case CLI_OPT_JSON:
+	case CLI_OPT_CSV:
+		return cli_set_format(ctx, c == CLI_OPT_JSON ? CLI_FORMAT_JSON : CLI_FORMAT_CSV) ? -1 : CLI_EXIT_USAGE;
+	case 'h':
+		cmd_print_help(ctx->out, entry);
+		return CLI_EXIT_OK;
+	default:
+		return cli_option_error(ctx, entry, c, argv);
+	}
+}
+
+void
+out_json_add_str(struct json_object *o, const char *key, const char *s)
 {
 	char *fixed;
 
@@ -347,7 +361,7 @@ json_add_time(struct json_object *o, const char *name, int64_t ms)
 	char key[64], iso[32];
 
 	out_time(ms, iso, sizeof iso);
-	json_add_str(o, name, iso);
+	out_json_add_str(o, name, iso);
 	if (!pw_snprintf(key, sizeof key, "%s_ms", name))
 		return;
 	json_object_object_add(o, key, ms > 0 ? json_object_new_int64(ms) : NULL);
@@ -376,16 +390,16 @@ out_json_listing(const struct listing *l)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_add_str(o, "id", l->id);
-	json_add_str(o, "source", l->source);
-	json_add_str(o, "url", l->url);
-	json_add_str(o, "title", l->title);
-	json_add_str(o, "brand", l->brand);
-	json_add_str(o, "sku", l->sku);
-	json_add_str(o, "gtin", l->gtin);
-	json_add_str(o, "mpn", l->mpn);
-	json_add_str(o, "image_url", l->image_url);
-	json_add_str(o, "extractor", l->extractor);
+	out_json_add_str(o, "id", l->id);
+	out_json_add_str(o, "source", l->source);
+	out_json_add_str(o, "url", l->url);
+	out_json_add_str(o, "title", l->title);
+	out_json_add_str(o, "brand", l->brand);
+	out_json_add_str(o, "sku", l->sku);
+	out_json_add_str(o, "gtin", l->gtin);
+	out_json_add_str(o, "mpn", l->mpn);
+	out_json_add_str(o, "image_url", l->image_url);
+	out_json_add_str(o, "extractor", l->extractor);
 	json_add_money(o, &l->price);
 	json_object_object_add(o, "availability",
 	    json_object_new_string(availability_name(l->availability)));

@@ -516,7 +516,7 @@ match_key(struct loader *ld, const char *key, const char *value)
 	if (strcmp(key, "top-k") == 0)
 		return set_int(ld, "match", key, value, 1, 1000, &m->top_k);
 	if (strcmp(key, "min-image-size") == 0)
-		return set_int(ld, "match", key, value, 1, 65536, &m->min_image_px);
+		return set_int(ld, "match", key, value, 0, 65536, &m->min_image_px);
 	if (strcmp(key, "max-image-pixels") == 0)
 		return set_int(ld, "match", key, value, 1, (int64_t)1 << 32, &m->max_image_pixels);
 	if (strcmp(key, "embedding-output") == 0) {
@@ -777,8 +777,17 @@ notifier_key(struct loader *ld, const char *key, const char *value)
 		return set_duration(ld, sec, key, value, true, &n->digest_ms);
 	if (strcmp(key, "timeout") == 0)
 		return set_duration(ld, sec, key, value, false, &n->timeout_ms);
+	if (strcmp(key, "ca-file") == 0) {
+		FILE *f = fopen(value, "r");
+
+		if (f == NULL)
+			return fail(ld, ld->lineno, "[%s] ca-file: cannot read %s: %s", sec, value, strerror(errno));
+		fclose(f);
+		set_string(&n->ca_file, value, false);
+		return true;
+	}
 	return unknown_key(ld, sec, key, "type, url, secret-file, to, format, from, user, "
-	    "password-file, digest, timeout");
+	    "password-file, digest, timeout, ca-file");
 }
 
 /*
@@ -1228,9 +1237,9 @@ config_defaults(struct config *cfg)
 	cfg->crawl.max_image_body = 10 * 1024 * 1024;
 
 	cfg->match.enabled = true;
-	cfg->match.threshold = xstrdup("0.80");
+	cfg->match.threshold = xstrdup("0.76");   /* FUSE_THRESHOLD, from the evaluation (bench/RESULTS.md) */
 	cfg->match.top_k = 5;
-	cfg->match.min_image_px = 128;
+	cfg->match.min_image_px = 0;             /* the embedding is trusted at every size (docs/matching.md) */
 	cfg->match.max_image_pixels = 40 * 1000 * 1000;
 
 	cfg->inference.backend = xstrdup("auto");
@@ -1401,6 +1410,7 @@ config_free(struct config *cfg)
 		free(n->user);
 		secret_free(n->password);
 		free(n->password_file);
+		free(n->ca_file);
 	}
 	free(cfg->notifiers);
 

@@ -60,9 +60,9 @@ struct config_inference {
 /* [match]: product recognition (docs/matching.md). */
 struct config_match {
 	bool enabled;              /* enabled: match listings to the catalogue in the daemon, default yes */
-	char *threshold;           /* threshold: fused score for a match, decimal text in [0,1], default "0.80" */
+	char *threshold;           /* threshold: fused score for a match, decimal text in [0,1], default "0.76" */
 	int64_t top_k;             /* top-k: candidates kept per listing, default 5 */
-	int64_t min_image_px;      /* min-image-size: shorter side below which the CNN signal is not trusted, default 128 */
+	int64_t min_image_px;      /* min-image-size: shorter side below which the CNN signal is not trusted, default 0: none */
 	int64_t max_image_pixels;  /* max-image-pixels: decoded-size limit (decompression bombs), default 40 M */
 	char *embedding_output;    /* embedding-output: model output used as the learned signal; NULL: model default */
 };
@@ -117,6 +117,7 @@ struct config_notifier {
 	int64_t digest_ms;         /* digest: batch alerts into one message every this long; 0: send each */
 	int64_t timeout_ms;        /* timeout: per delivery, default 10 s */
 	int line;
+	char *ca_file;             /* ca-file: email: PEM CA certificates to verify the server with; NULL: the system's */
 };
 
 struct config_rule {

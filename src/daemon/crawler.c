@@ -580,19 +580,47 @@ run_add_sitemap(struct run *r, const char *url, bool untrusted)
 	run_submit(r, ctx_new(REQ_SITEMAP), url, untrusted, MFETCH_PRIO_PAGE);
 }
 
+/*
+ * A file: image named by a file: page is as trusted as the page itself (a
+ * configured start URL: untrusted file: URLs never get fetched) when it lies
+ * in the page's directory or below it, with no ".." segment: a local shop
+ * mirror's images load, and a page cannot point the crawler at /etc.
+ */
+static bool
+file_image_in_page_tree(const char *page_url, const char *image_url)
+{
+	const char *slash;
+	size_t dirlen;
+
+	if (page_url == NULL || strncmp(page_url, "file:", 5) != 0 || strncmp(image_url, "file:", 5) != 0)
+		return false;
+	slash = strrchr(page_url, '/');
+	if (slash == NULL)
+		return false;
+	dirlen = (size_t)(slash - page_url) + 1;
+	if (strncmp(image_url, page_url, dirlen) != 0)
+		return false;
+	return strstr(image_url + dirlen, "/../") == NULL && strncmp(image_url + dirlen, "../", 3) != 0 &&
+	    strchr(image_url + dirlen, '?') == NULL && strchr(image_url + dirlen, '%') == NULL;
+}
+
 /* Asks the image sink about a recorded listing and fetches its image at low priority when wanted. */
 static void
-maybe_fetch_image(struct run *r, const struct observation *obs)
+maybe_fetch_image(struct run *r, const struct observation *obs, const char *page_url)
 {
 	const struct crawler_image_sink *sink = &r->c->sink;
 	struct req_ctx *ctx;
 
-	if (sink->want == NULL || obs->image_url == NULL || obs->image_url[0] == '\0' ||
-	    !sink->want(sink->arg, obs->source, obs->listing_id, obs->image_url))
+	if (obs->image_url == NULL || obs->image_url[0] == '\0') {
+		if (sink->match_no_image != NULL)
+			sink->match_no_image(sink->arg, obs->source, obs->listing_id);
+		return;
+	}
+	if (sink->want == NULL || !sink->want(sink->arg, obs->source, obs->listing_id, obs->image_url))
 		return;
 	ctx = ctx_new(REQ_IMAGE);
 	ctx->listing_id = xstrdup(obs->listing_id);
-	run_submit(r, ctx, obs->image_url, true, MFETCH_PRIO_IMAGE);
+	run_submit(r, ctx, obs->image_url, !file_image_in_page_tree(page_url, obs->image_url), MFETCH_PRIO_IMAGE);
 }
 
 /* Extracts a fetched page and records its listings; ids gets the listing ids (caller frees). Returns the count. */
@@ -658,7 +686,7 @@ page_extract(struct run *r, const struct mfetch_response *resp, char ***ids_out,
 			r->out.unstored = true;
 			*all_stored = false;
 		}
-		maybe_fetch_image(r, &obs);
+		maybe_fetch_image(r, &obs, page_url);
 	}
 	extract_result_free(&er);
 	*ids_out = ids;

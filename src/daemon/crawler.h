@@ -94,6 +94,9 @@ struct crawler_image_sink {
 	void (*deliver)(void *arg, const char *source, const char *listing_id, const char *image_url,
 	    const unsigned char *body, size_t len, const char *error);
 	void *arg;
+	/* Called instead of want() for each recorded listing without an image URL, so it can still be matched
+	 * by identifiers and title; NULL: not called. Same rules: crawler's thread, must not block. */
+	void (*match_no_image)(void *arg, const char *source, const char *listing_id);
 };
 /* Installs (or with NULL removes) the image sink; copied. Without one no images are fetched. */
 void crawler_set_image_sink(struct crawler *c, const struct crawler_image_sink *sink);

@@ -15,6 +15,8 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "alert/alert.h"
 #include "common/config.h"
 #include "common/log.h"
@@ -31,6 +33,9 @@
 
 /* A crawl turn running longer than this makes /healthz report the scheduler down. */
 #define SCHEDULER_STUCK_MS (15 * 60 * 1000)
+
+/* <prefix>daemon:<consumer> (read by pricewatch status) is written again this often, and lives 3 times as long. */
+#define DAEMON_INFO_REFRESH_MS (5 * 60 * 1000)
 
 /* Monotonic ms when the current crawl turn began, 0 between turns; read by the admin thread. */
 static _Atomic int64_t turn_started_ms;
@@ -432,14 +437,13 @@ reload(const struct daemon_opts *opts, struct config *cfg, struct crawler *crawl
 }
 
 /*
- * Copies the crawler's and the recognition worker's totals into the metrics
- * (metric_set on a counter only moves it up): fetches per (source, host,
- * outcome) as the crawler counts them, and inferences under the configured
- * backend's name. The notifier updates the alert counters itself.
+ * Copies the crawler's totals into the metrics (metric_set on a counter only
+ * moves it up): fetches per (source, host, outcome) as the crawler counts
+ * them. The notifier updates the alert counters itself, the recognition
+ * worker the inference ones (count_inference).
  */
 static void
-mirror_stats(const struct pw_metrics *pm, const struct crawler *crawler, struct recognise *recog,
-    const struct config *cfg)
+mirror_stats(const struct pw_metrics *pm, const struct crawler *crawler)
 {
 	const struct crawl_stats *cs = crawler_stats(crawler);
 	const struct crawl_host_counts *hc;
@@ -455,13 +459,89 @@ mirror_stats(const struct pw_metrics *pm, const struct crawler *crawler, struct 
 	metric_set(pm->price_changes, NULL, (double)cs->changes);
 	metric_set(pm->extract_errors, NULL, (double)cs->extract_errors);
 	metric_set(pm->redis_errors, NULL, (double)cs->store_errors);
-	if (recog != NULL) {
-		struct recognise_stats rs;
-		const char *backend = cfg->inference.backend != NULL ? cfg->inference.backend : "auto";
+}
 
-		recognise_stats_get(recog, &rs);
-		metric_set(pm->inferences, METRIC_LABELS(backend), (double)rs.inferences);
+/* recognise_opts.on_inference, on the worker thread (the registry locks): one model run of images images. */
+static void
+count_inference(void *arg, const char *backend, size_t images, double seconds)
+{
+	const struct pw_metrics *pm = arg;
+
+	metric_observe(pm->inference_seconds, METRIC_LABELS(backend), seconds);
+	metric_add(pm->inferences, METRIC_LABELS(backend), (double)images);
+}
+
+/* What this daemon last wrote to <prefix>daemon:<consumer>, so it is written again only when it changes. */
+struct daemon_info {
+	char model[RECOGNISE_MODEL_ID_MAX], backend[RECOGNISE_BACKEND_MAX];
+	int64_t written_ms;        /* monotonic; 0: never */
+};
+
+/*
+ * Publishes, next to the heartbeat that XINFO CONSUMERS shows (the consumer's
+ * idle time), what pricewatch status cannot see there: version, pid and, once
+ * recognition has opened its model, the model id and the backend in use. A
+ * hash with a TTL, so a daemon that died without leaving leaves nothing
+ * behind for long. Best effort: a Redis error only waits for the next turn.
+ */
+static void
+daemon_info_publish(struct store *st, const struct crawler *crawler, struct recognise *recog,
+    struct daemon_info *last)
+{
+	char model[RECOGNISE_MODEL_ID_MAX], backend[RECOGNISE_BACKEND_MAX], pid[24], now[24], ttl[24];
+	char *key;
+	const char *argv[13];
+	int argc = 0;
+	redisReply *r;
+	int64_t mono = time_mono_ms();
+
+	(void)recognise_model_info(recog, model, backend);
+	if (last->written_ms != 0 && mono - last->written_ms < DAEMON_INFO_REFRESH_MS &&
+	    strcmp(model, last->model) == 0 && strcmp(backend, last->backend) == 0)
+		return;
+	key = xasprintf("%sdaemon:%s", store_prefix(st), crawler_consumer(crawler));
+	pw_snprintf(pid, sizeof(pid), "%ld", (long)getpid());
+	pw_snprintf(now, sizeof(now), "%lld", (long long)time_now_ms());
+	pw_snprintf(ttl, sizeof(ttl), "%d", 3 * DAEMON_INFO_REFRESH_MS);
+	argv[argc++] = "HSET";
+	argv[argc++] = key;
+	argv[argc++] = "version";
+	argv[argc++] = PACKAGE_VERSION;
+	argv[argc++] = "pid";
+	argv[argc++] = pid;
+	argv[argc++] = "updated_ms";
+	argv[argc++] = now;
+	if (model[0] != '\0') {
+		argv[argc++] = "model";
+		argv[argc++] = model;
+		argv[argc++] = "backend";
+		argv[argc++] = backend;
 	}
+	if (store_command(st, argc, argv, &r) == STORE_OK) {
+		const char *expire[] = { "PEXPIRE", key, ttl };
+
+		freeReplyObject(r);
+		if (store_command(st, 3, expire, &r) == STORE_OK) {
+			freeReplyObject(r);
+			(void)pw_strlcpy(last->model, model, sizeof(last->model));
+			(void)pw_strlcpy(last->backend, backend, sizeof(last->backend));
+			last->written_ms = mono;
+		}
+	}
+	free(key);
+}
+
+/* A daemon that stops removes its hash, as it leaves the consumer group. */
+static void
+daemon_info_remove(struct store *st, const struct crawler *crawler)
+{
+	char *key = xasprintf("%sdaemon:%s", store_prefix(st), crawler_consumer(crawler));
+	const char *argv[] = { "DEL", key };
+	redisReply *r;
+
+	if (store_command(st, 2, argv, &r) == STORE_OK)
+		freeReplyObject(r);
+	free(key);
 }
 
 /*
@@ -632,11 +712,13 @@ daemon_run(const struct daemon_opts *opts)
 	bool watchdog;
 	struct notifier notifier;
 	struct recognise *recog = NULL;
+	struct daemon_info info;
 	sigset_t thread_mask;
 
 	memset(&cfg, 0, sizeof(cfg));
 	memset(&pr, 0, sizeof(pr));
 	memset(&notifier, 0, sizeof(notifier));
+	memset(&info, 0, sizeof(info));
 	if (!load_config(opts, &cfg, err, sizeof(err))) {
 		fprintf(stderr, "pricewatchd: %s\n", err);
 		return 1;
@@ -697,7 +779,8 @@ daemon_run(const struct daemon_opts *opts)
 	crawler = crawler_new(&cfg);
 	threads_begin(&thread_mask);
 	recog = recognise_start(&(struct recognise_opts){ .cfg = &cfg, .redis_url = url,
-	    .load_config = recognise_load_config, .load_arg = (void *)opts });
+	    .load_config = recognise_load_config, .load_arg = (void *)opts,
+	    .on_inference = count_inference, .inference_arg = &pm });
 	threads_end(&thread_mask);
 	if (recog != NULL)
 		crawler_set_image_sink(crawler, recognise_sink(recog));
@@ -732,7 +815,8 @@ daemon_run(const struct daemon_opts *opts)
 		atomic_store(&turn_started_ms, time_mono_ms());
 		wait = crawler_run_due(crawler, st, &stop_requested);
 		atomic_store(&turn_started_ms, 0);
-		mirror_stats(&pm, crawler, recog, &cfg);
+		mirror_stats(&pm, crawler);
+		daemon_info_publish(st, crawler, recog, &info);
 		if (watchdog) {
 			notify_watchdog();
 			if (wait > watchdog_ms / 2)
@@ -753,6 +837,7 @@ daemon_run(const struct daemon_opts *opts)
 	if (!crawler_flush(crawler, st))
 		rc = 1;
 	crawler_leave(crawler, st);
+	daemon_info_remove(st, crawler);
 	stats = crawler_stats(crawler);
 	log_info("stopping: %llu fetches ok, %llu failed, %llu observations, %llu changes, %llu alerts raised, "
 	    "%llu pages without a price, %llu extraction errors, %llu store errors",

@@ -604,7 +604,7 @@ pw_metrics_register(struct metrics *m, struct pw_metrics *pm, double start_time_
 	pm->queue_depth = metrics_gauge(m, "pricewatch_queue_depth",
 	    "Entries in each Redis queue (jobs, jobs_claimed, alerts, alerts_dead).", 1, queue);
 	pm->inference_seconds = metrics_histogram(m, "pricewatch_inference_duration_seconds",
-	    "Time for one image embedding, by backend.", 1, backend,
+	    "Time for one model run (a batch of up to 8 images), by backend.", 1, backend,
 	    metrics_latency_nbuckets, metrics_latency_buckets);
 	pm->inferences = metrics_counter(m, "pricewatch_inferences_total",
 	    "Image embeddings computed, by backend.", 1, backend);

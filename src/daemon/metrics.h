@@ -93,7 +93,7 @@ struct pw_metrics {
 	struct metric *price_changes;      /* counter: change points written */
 	struct metric *extract_errors;     /* counter: pages whose extraction failed */
 	struct metric *queue_depth;        /* gauge {queue}: jobs, jobs_claimed, alerts, alerts_dead (from Redis) */
-	struct metric *inference_seconds;  /* histogram {backend}: one inference */
+	struct metric *inference_seconds;  /* histogram {backend}: one model run (a batch of images) */
 	struct metric *inferences;         /* counter {backend}: inferences run (rate() gives inferences per second) */
 	struct metric *alerts;             /* counter {outcome}: sent, failed, dead */
 	struct metric *redis_errors;       /* counter: failed Redis commands and connects */

@@ -46,3 +46,13 @@ tests_integration_opsd_test_SOURCES = tests/integration/test-ops-daemon.c
 tests_integration_opsd_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS) $(CURL_CFLAGS)
 tests_integration_opsd_test_LDADD = $(CURL_LIBS) $(CRITERION_LIBS)
 EXTRA_tests_integration_opsd_test_DEPENDENCIES = pricewatchd$(EXEEXT)
+
+# A running daemon that embeds a listing image: /metrics times the inference, `pricewatch status` shows the model
+# and backend each daemon publishes in pw:daemon:NAME.
+check_PROGRAMS += tests/integration/ops_recognise_test
+TESTS += tests/integration/ops_recognise_test
+tests_integration_ops_recognise_test_SOURCES = tests/integration/test-ops-recognise.c \
+	tests/integration/test-recognise-util.h tests/harness/cli-run.c tests/harness/cli-run.h
+tests_integration_ops_recognise_test_CFLAGS = $(PW_RECOGNISE_TEST_CFLAGS) $(CURL_CFLAGS)
+tests_integration_ops_recognise_test_LDADD = $(PW_RECOGNISE_TEST_LIBS) $(CURL_LIBS)
+EXTRA_tests_integration_ops_recognise_test_DEPENDENCIES = pricewatchd$(EXEEXT)

@@ -26,7 +26,8 @@
 #define WARM_WAIT_S 5                       /* recognise_start waits this long at most for pw:img:* */
 #define KNOWN_MAX ((size_t)1 << 18)         /* URL hashes remembered in memory (then the set starts over) */
 
-/* One listing image: bytes fetched by the crawler, or none when its URL was embedded before. */
+/* One listing image: bytes fetched by the crawler, or none when its URL was embedded before; url "" (and no
+ * bytes): a listing without an image, matched by identifiers and title. */
 struct job {
 	char *source, *listing_id, *url;
 	unsigned char *bytes;      /* NULL: look the descriptor up through pw:img */
@@ -58,6 +59,8 @@ struct recognise {
 	 * the first crawl does not race the worker's first look. */
 	_Atomic bool active;
 	bool warmed;               /* the worker has read pw:img:* into known (recognise_start waits for it) */
+	char model_id[RECOGNISE_MODEL_ID_MAX];     /* of the model opened last, "" before; for pricewatch status */
+	char backend[RECOGNISE_BACKEND_MAX];       /* the backend its session ran on last */
 	struct counters c;
 };
 
@@ -194,6 +197,17 @@ sink_want(void *arg, const char *source, const char *listing_id, const char *ima
 	return false;
 }
 
+/* A listing without an image: matched by identifiers and title only (a job with no URL and no bytes). */
+static void
+sink_match_no_image(void *arg, const char *source, const char *listing_id)
+{
+	struct recognise *r = arg;
+
+	if (listing_id == NULL || !atomic_load(&r->active))
+		return;
+	(void)enqueue(r, source, listing_id, "", NULL, 0);
+}
+
 static void
 sink_deliver(void *arg, const char *source, const char *listing_id, const char *image_url,
     const unsigned char *body, size_t len, const char *error)
@@ -275,6 +289,8 @@ worker_model(struct worker *w)
 		.threads = (int)w->cfg.inference.threads,
 		.limits = { .max_bytes = (size_t)w->cfg.crawl.max_image_body,
 		    .max_pixels = (uint64_t)w->cfg.match.max_image_pixels },
+		.plugin_dir = w->cfg.inference.plugin_dir,
+		.cache_dir = w->cfg.daemon.state_dir,
 	};
 	struct matcher_opts mto = {
 		.threshold = w->cfg.match.threshold != NULL ? strtof(w->cfg.match.threshold, NULL) : -1.0f,
@@ -294,8 +310,37 @@ worker_model(struct worker *w)
 		return false;
 	}
 	(void)matcher_new(&w->matcher, w->model, &mto);
-	log_info("recognition: model %s, threshold %.2f", descriptor_model_id(w->model), (double)mto.threshold);
+	log_info("recognition: model %s on backend %s, threshold %.2f", descriptor_model_id(w->model),
+	    descriptor_model_backend(w->model), (double)mto.threshold);
 	return true;
+}
+
+/* Copies the model's id and current backend where recognise_model_info reads them. */
+static void
+publish_model(struct recognise *r, struct worker *w)
+{
+	const char *id = descriptor_model_id(w->model), *backend = descriptor_model_backend(w->model);
+
+	pthread_mutex_lock(&r->lock);
+	(void)pw_strlcpy(r->model_id, id, sizeof(r->model_id));
+	(void)pw_strlcpy(r->backend, backend, sizeof(r->backend));
+	pthread_mutex_unlock(&r->lock);
+}
+
+/* One batched model run, timed for the latency histogram (the backend may change during the run: read after). */
+static void
+timed_compute(struct recognise *r, struct worker *w, size_t m, const unsigned char *const *bytes,
+    const size_t *lens, const char *const *labels, struct descriptor *out, bool *good, char (*errs)[256])
+{
+	struct timespec t0, t1;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)descriptor_compute_batch(w->model, m, bytes, lens, labels, out, good, errs);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	publish_model(r, w);
+	if (r->opts.on_inference != NULL)
+		r->opts.on_inference(r->opts.inference_arg, descriptor_model_backend(w->model), m,
+		    (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 }
 
 /* Whether the catalogue has products, for want(); keeps the previous answer when Redis cannot say. */
@@ -352,7 +397,8 @@ known_descriptor(struct recognise *r, struct worker *w, const struct job *j, str
 	return false;
 }
 
-/* Matches one listing whose image descriptor is known, stores the verdict, raises the alerts of a new match. */
+/* Matches one listing whose image descriptor is known (NULL: a listing without an image, by identifiers and
+ * title), stores the verdict, raises the alerts of a new match. */
 static void
 match_listing(struct recognise *r, struct worker *w, const struct job *j, const struct descriptor *d)
 {
@@ -441,6 +487,8 @@ describe_batch(struct recognise *r, struct worker *w, struct job *jobs, size_t n
 		bool found = false;
 
 		dup_of[i] = SIZE_MAX;
+		if (jobs[i].url[0] == '\0')
+			continue;   /* no image: matched without a descriptor */
 		if (jobs[i].bytes == NULL) {
 			ok[i] = known_descriptor(r, w, &jobs[i], &ds[i]);
 			continue;
@@ -464,7 +512,7 @@ describe_batch(struct recognise *r, struct worker *w, struct job *jobs, size_t n
 	}
 	if (m > 0) {
 		memset(out, 0, sizeof(out));
-		(void)descriptor_compute_batch(w->model, m, bytes, lens, labels, out, good, errs);
+		timed_compute(r, w, m, bytes, lens, labels, out, good, errs);
 		for (size_t k = 0; k < m; k++) {
 			size_t i = idx[k];
 
@@ -508,6 +556,7 @@ process_batch(struct recognise *r, struct worker *w, struct job *jobs, size_t n)
 		atomic_fetch_add(&r->c.dropped, n);
 		return;
 	}
+	publish_model(r, w);
 	if (matcher_sync(w->matcher, w->st, NULL) != STORE_OK) {
 		atomic_fetch_add(&r->c.errors, 1);
 		log_warnx("recognition: loading the catalogue: %s", store_error(w->st));
@@ -518,6 +567,8 @@ process_batch(struct recognise *r, struct worker *w, struct job *jobs, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		if (ok[i])
 			match_listing(r, w, &jobs[i], &ds[i]);
+		else if (jobs[i].url[0] == '\0')
+			match_listing(r, w, &jobs[i], NULL);   /* identifiers and title only */
 		descriptor_free(&ds[i]);
 	}
 }
@@ -646,7 +697,8 @@ recognise_start(const struct recognise_opts *opts)
 	pthread_mutex_init(&r->lock, NULL);
 	pthread_cond_init(&r->wake, NULL);
 	atomic_init(&r->active, true);
-	r->sink = (struct crawler_image_sink){ .want = sink_want, .deliver = sink_deliver, .arg = r };
+	r->sink = (struct crawler_image_sink){ .want = sink_want, .deliver = sink_deliver, .arg = r,
+		.match_no_image = sink_match_no_image };
 	if (pthread_create(&r->thread, NULL, worker_main, r) != 0) {
 		log_warn("recognition: cannot start the worker thread; listing images are not matched");
 		pthread_cond_destroy(&r->wake);
@@ -686,6 +738,22 @@ recognise_reload(struct recognise *r)
 	r->reload_gen++;
 	pthread_cond_signal(&r->wake);
 	pthread_mutex_unlock(&r->lock);
+}
+
+bool
+recognise_model_info(struct recognise *r, char *model, char *backend)
+{
+	bool known;
+
+	model[0] = backend[0] = '\0';
+	if (r == NULL)
+		return false;
+	pthread_mutex_lock(&r->lock);
+	(void)pw_strlcpy(model, r->model_id, RECOGNISE_MODEL_ID_MAX);
+	(void)pw_strlcpy(backend, r->backend, RECOGNISE_BACKEND_MAX);
+	known = model[0] != '\0';
+	pthread_mutex_unlock(&r->lock);
+	return known;
 }
 
 void

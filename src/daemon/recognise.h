@@ -33,7 +33,17 @@ struct recognise_opts {
 	/* Loads the current configuration for the worker's own copy (at start and after recognise_reload). */
 	bool (*load_config)(void *arg, struct config *cfg, char *err, size_t errlen);
 	void *load_arg;
+	/*
+	 * Called on the worker thread after each model run (one batched inference of images images) with the
+	 * backend that ran it and its wall-clock time; NULL: not called. Feeds the daemon's latency histogram.
+	 */
+	void (*on_inference)(void *arg, const char *backend, size_t images, double seconds);
+	void *inference_arg;
 };
+
+/* Longest model id and backend name recognise_model_info returns, terminator included. */
+#define RECOGNISE_MODEL_ID_MAX 160
+#define RECOGNISE_BACKEND_MAX 64
 
 struct recognise;              /* owns the worker thread, its queue, its store connection, model and alert engine */
 
@@ -45,6 +55,12 @@ const struct crawler_image_sink *recognise_sink(struct recognise *r);
 void recognise_reload(struct recognise *r);
 /* Stops taking images, finishes what is queued for at most drain_ms, joins the thread and frees r. */
 void recognise_stop(struct recognise *r, int64_t drain_ms);
+/*
+ * The model id (descriptor_model_id) and inference backend of the model the worker opened last, copied into
+ * model (RECOGNISE_MODEL_ID_MAX bytes) and backend (RECOGNISE_BACKEND_MAX bytes); false (both "") while no
+ * model has been opened, or r is NULL. Any thread.
+ */
+bool recognise_model_info(struct recognise *r, char *model, char *backend);
 /* A snapshot of the totals (any thread). */
 void recognise_stats_get(struct recognise *r, struct recognise_stats *out);
 

@@ -619,10 +619,14 @@ catalog_img_get(struct store *st, const char *url, char sha_hex[65], bool *found
 enum store_status
 catalog_img_put(struct store *st, const char *url, const char *sha_hex)
 {
-	char *key = img_key(st, url);
-	const char *argv[] = { "SET", key, sha_hex };
+	/* Expires so that a shop replacing the picture behind the same URL is noticed within the TTL. */
+	char *key = img_key(st, url), ttl[24];
+	const char *argv[] = { "SET", key, sha_hex, "EX", ttl };
 	redisReply *r;
-	enum store_status s = run(st, 3, argv, NULL, REDIS_REPLY_STATUS, "writing the image URL cache", &r);
+	enum store_status s;
+
+	(void)pw_snprintf(ttl, sizeof(ttl), "%d", CATALOG_IMG_TTL_S);
+	s = run(st, 5, argv, NULL, REDIS_REPLY_STATUS, "writing the image URL cache", &r);
 
 	if (s == STORE_OK)
 		freeReplyObject(r);

@@ -18,8 +18,11 @@
  *   product:<SKU>:images   list of the image sources (path or URL), same order as :desc
  *   catalog:version        counter, bumped by every change (readers reload when it moves)
  *   emb:<sha256 hex>       packed descriptor of any image ever embedded (one inference per distinct image)
- *   img:<sha256 hex of URL> sha256 hex of the bytes last fetched from that URL
+ *   img:<sha256 hex of URL> sha256 hex of the bytes last fetched from that URL, expiring after
+ *                          CATALOG_IMG_TTL_S (then the URL is fetched again: a new picture is noticed)
  */
+
+#define CATALOG_IMG_TTL_S (7 * 24 * 3600)   /* how long an image URL is trusted to serve the same picture */
 
 #define CATALOG_SKU_MAX 200    /* bytes; longer SKUs are refused */
 
@@ -88,7 +91,8 @@ enum store_status catalog_emb_get(struct store *st, struct descriptor_model *m, 
     struct descriptor *out, bool *found);
 enum store_status catalog_emb_put(struct store *st, struct descriptor_model *m, const struct descriptor *d);
 
-/* pw:img:<sha256 of url> -> the bytes' sha256 hex (remembered after an image URL was embedded). */
+/* pw:img:<sha256 of url> -> the bytes' sha256 hex (remembered after an image URL was embedded, for
+ * CATALOG_IMG_TTL_S from the fetch). */
 enum store_status catalog_img_get(struct store *st, const char *url, char sha_hex[65], bool *found);
 enum store_status catalog_img_put(struct store *st, const char *url, const char *sha_hex);
 

@@ -409,7 +409,7 @@ read_sidecar(const char *model_path, struct desc_preset *p, struct desc_sidecar 
 	}
 	*found = true;
 	EVP_DigestUpdate(idh, text, len);
-	/* NUL-terminate for the tokenizer (slurp leaves room: the buffer is at least len + 1 when it fits). */
+	/* NUL-terminated for the tokenizer; a NUL inside the text is refused below. */
 	{
 		unsigned char *t = realloc(text, len + 1);
 		if (t == NULL) {
@@ -587,8 +587,10 @@ descriptor_model_open(struct descriptor_model **out, const struct descriptor_mod
 		m->limits = opts->limits;
 
 	so.threads = opts != NULL ? opts->threads : 0;
-	so.backend = opts != NULL && opts->backend != NULL && strcmp(opts->backend, "auto") != 0 ? opts->backend
-	                                                                                           : NULL;
+	/* "auto" measures the plugins that open on this model and keeps the fastest; with none it is the CPU. */
+	so.backend = opts != NULL && opts->backend != NULL ? opts->backend : "auto";
+	so.plugin_dir = opts != NULL ? opts->plugin_dir : NULL;
+	so.cache_dir = opts != NULL ? opts->cache_dir : NULL;
 	m->session = infer_session_create(m->model, &so, &ie);
 	if (m->session == NULL) {
 		bfmt(err, errlen, "%s", ie.msg);
@@ -655,6 +657,18 @@ const char *
 descriptor_model_id(const struct descriptor_model *m)
 {
 	return m->id;
+}
+
+const char *
+descriptor_model_backend(struct descriptor_model *m)
+{
+	const char *name;
+
+	/* The session's choice can change when a plugin is dropped during a run: read it under the run lock. */
+	pthread_mutex_lock(&m->lock);
+	name = infer_session_backend(m->session);
+	pthread_mutex_unlock(&m->lock);
+	return name;
 }
 
 size_t

@@ -21,9 +21,11 @@ struct descriptor_model;       /* owns the infer model, its session and the whit
 struct descriptor_model_opts {
 	const char *model_path;    /* ONNX file; NULL: the bundled default */
 	const char *output_name;   /* model output used as the embedding; NULL: the model's default */
-	const char *backend;       /* inference backend name; NULL: "auto" */
+	const char *backend;       /* inference backend name ([inference] backend); NULL: "auto" */
 	int threads;               /* 0: OpenMP default */
 	image_limits limits;       /* decode limits; zero members take the image module defaults */
+	const char *plugin_dir;    /* backend plugins ([inference] plugin-dir); NULL: $PW_BACKEND_DIR or installed */
+	const char *cache_dir;     /* where "auto" caches its measured choice (the state directory); NULL: none */
 };
 
 bool descriptor_model_open(struct descriptor_model **out, const struct descriptor_model_opts *opts,
@@ -31,6 +33,9 @@ bool descriptor_model_open(struct descriptor_model **out, const struct descripto
 void descriptor_model_free(struct descriptor_model *m);
 /* Stable text id, e.g. "centernet-mnv3@<first 12 hex of the file's SHA-256>/<output>/w1". Owned by m. */
 const char *descriptor_model_id(const struct descriptor_model *m);
+/* The inference backend the model's session runs on now (the measured choice with "auto"). Owned by m, valid
+ * until the next descriptor_compute* call on m; call it from the thread that computes. */
+const char *descriptor_model_backend(struct descriptor_model *m);
 /* Length of the embedding vector. */
 size_t descriptor_model_dim(const struct descriptor_model *m);
 

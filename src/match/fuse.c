@@ -6,15 +6,15 @@
 
 /* Signal weights and evidence ramps; docs/matching.md explains each. */
 #define W_EMBEDDING 0.45f
-#define W_HISTOGRAM 0.35f
+#define W_HISTOGRAM 0.20f
 #define W_PHASH 0.20f
 #define W_TITLE 0.30f
 #define W_BRAND 0.10f
-#define W_SUPPORT 0.60f /* total weight of present signals needed for full confidence */
-#define EMB_LO 0.50f
+#define W_SUPPORT 0.50f /* total weight of present signals needed for full confidence */
+#define EMB_LO 0.40f
 #define EMB_HI 0.90f
 #define HIST_LO 0.40f
-#define HIST_HI 0.90f
+#define HIST_HI 0.85f
 #define PHASH_NEAR 6  /* Hamming distance at or below: full evidence */
 #define PHASH_FAR 22  /* at or above: none (unrelated images average 32) */
 #define GTIN_MISMATCH_PENALTY 0.50f
@@ -341,15 +341,22 @@ reason(fuse_result *r, const char *name, float value)
 		r->reasons[r->nreasons++] = (fuse_reason){ name, value };
 }
 
-/* How far the CNN embedding is trusted for an image of this size (0..1). */
+/* The weighted mean of the evidence, capped when too little is present: support = weight / W_SUPPORT, at
+ * most 1. */
+static float
+supported_mean(float esum, float wsum)
+{
+	return wsum > 0.0f ? (esum / wsum) * clampf(wsum / W_SUPPORT, 0.0f, 1.0f) : 0.0f;
+}
+
+/* How far the CNN embedding is trusted for an image of this size (0..1): fully without a minimum side. */
 static float
 cnn_trust(uint32_t side, uint32_t min_side)
 {
-	/* The full-trust side keeps the default ratio (twice the minimum). */
-	uint32_t lo = min_side != 0 ? min_side : FUSE_CNN_MIN_SIDE;
-	uint32_t hi = min_side != 0 ? 2 * min_side : FUSE_CNN_FULL_SIDE;
+	/* Ignored below the minimum, fully trusted from twice it, linear between. */
+	uint64_t lo = min_side, hi = 2 * (uint64_t)min_side;
 
-	if (side == 0 || side >= hi)
+	if (min_side == 0 || side == 0 || side >= hi)
 		return 1.0f;
 	if (side < lo)
 		return 0.0f;
@@ -361,7 +368,7 @@ fuse_score(const fuse_input *in, fuse_result *out)
 {
 	char ga[15], gb[15], ma[64], mb[64], ba[64], bb[64];
 	bool gtin_mismatch = false, mpn_mismatch = false, brands_known, brands_agree = false;
-	float wsum = 0.0f, esum = 0.0f, score;
+	float wsum = 0.0f, esum = 0.0f, score, title;
 
 	memset(out, 0, sizeof *out);
 	brands_known = ident(in->listing_brand, ba, sizeof ba) > 0 && ident(in->product_brand, bb, sizeof bb) > 0;
@@ -412,21 +419,25 @@ fuse_score(const fuse_input *in, fuse_result *out)
 		esum += W_PHASH * (1.0f - ramp((float)d, (float)PHASH_NEAR, (float)PHASH_FAR));
 		reason(out, "phash", 1.0f - (float)d / 64.0f);
 	}
-	{
-		float t = fuse_title_similarity(in->listing_title, in->product_title);
-		if (t >= 0.0f) {
-			wsum += W_TITLE;
-			esum += W_TITLE * t;
-			reason(out, "title", t);
-		}
-	}
+	title = fuse_title_similarity(in->listing_title, in->product_title);
+	if (title >= 0.0f)
+		reason(out, "title", title);
 	if (brands_known) {
 		wsum += W_BRAND;
 		esum += brands_agree ? W_BRAND : 0.0f;
 		reason(out, brands_agree ? "brand" : "brand-mismatch", brands_agree ? 1.0f : 0.0f);
 	}
-	/* Too little evidence caps the score: support = present weight / W_SUPPORT, at most 1. */
-	score = wsum > 0.0f ? (esum / wsum) * clampf(wsum / W_SUPPORT, 0.0f, 1.0f) : 0.0f;
+	/*
+	 * The title adds evidence but never takes it away: shops name the same product differently (language,
+	 * word order, marketing words), so titles sharing no word say little, while shared words say a lot.
+	 * The score is the better of the mean with and without the title; both are monotonic, so is their max.
+	 */
+	score = supported_mean(esum, wsum);
+	if (title >= 0.0f) {
+		float with_title = supported_mean(esum + W_TITLE * title, wsum + W_TITLE);
+		if (with_title > score)
+			score = with_title;
+	}
 	if (gtin_mismatch) {
 		score -= GTIN_MISMATCH_PENALTY;
 		reason(out, "gtin-mismatch", 0.0f);

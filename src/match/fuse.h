@@ -23,16 +23,17 @@ typedef struct fuse_input {
 	bool has_phash;
 	int phash_distance;      /* image_hamming(), 0..64 */
 	/* The listing image's size as served, min(width, height) in pixels before any resize; 0 = unknown
-	 * (trusted fully). The CNN embedding is not trusted below FUSE_CNN_MIN_SIDE. */
+	 * (trusted fully). Only used with cnn_min_side. */
 	uint32_t image_side;
 	/* [match] min-image-size: the side below which the embedding is ignored (fully trusted from twice
-	 * that); 0: FUSE_CNN_MIN_SIDE and FUSE_CNN_FULL_SIDE. */
+	 * that); 0 (the default): the embedding is trusted at every size, since the descriptor brings every
+	 * image to one working size first (docs/matching.md, the evaluation). */
 	uint32_t cnn_min_side;
 } fuse_input;
 
-#define FUSE_CNN_MIN_SIDE 128u  /* below: the embedding is ignored */
-#define FUSE_CNN_FULL_SIDE 256u /* from here: the embedding is fully trusted; linear in between */
-#define FUSE_THRESHOLD 0.60f    /* score >= threshold: a match */
+/* score >= threshold: a match. The default of [match] threshold too: at most 1 % of the evaluation's
+ * queries have a wrong product reaching it on image signals alone (bench/RESULTS.md). */
+#define FUSE_THRESHOLD 0.76f
 
 /* One reason: a static name ("gtin", "gtin-mismatch", "mpn", "mpn-mismatch", "embedding", "histogram",
  * "phash", "title", "brand", "brand-mismatch", "small-image") and the value behind it (a similarity 0..1,

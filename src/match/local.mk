@@ -68,3 +68,5 @@ tests_integration_recognise_sink_test_SOURCES = tests/integration/test-recognise
 	tests/harness/cli-run.c tests/harness/cli-run.h
 tests_integration_recognise_sink_test_CFLAGS = $(PW_RECOGNISE_TEST_CFLAGS)
 tests_integration_recognise_sink_test_LDADD = $(PW_RECOGNISE_TEST_LIBS) -lpthread
+# The descriptor test runs the model on the reference backend plugin too (helper "match2").
+EXTRA_tests_unit_descriptor_test_DEPENDENCIES = src/infer/pw-backend-reference.so

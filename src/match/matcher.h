@@ -16,7 +16,7 @@
 struct matcher_opts {
 	float threshold;           /* fused score for a match, 0..1; negative: FUSE_THRESHOLD */
 	size_t top_k;              /* nearest catalogue images kept per image signal; 0: 5 */
-	uint32_t cnn_min_side;     /* [match] min-image-size; 0: FUSE_CNN_MIN_SIDE */
+	uint32_t cnn_min_side;     /* [match] min-image-size; 0: the embedding is trusted at every size */
 	vindex_storage storage;    /* VINDEX_I8 (default) or VINDEX_F16 */
 	int threads;               /* vindex_search threads; 0: 1 */
 };

@@ -1,4 +1,4 @@
-/* test-alert-email.c: alert mail to a real SMTP server (python3-aiosmtpd, maildir) on 127.0.0.1, parsed back with Python's email package. */
+/* test-alert-email.c: alert mail to a real SMTP server (python3-aiosmtpd, maildir) on 127.0.0.1, parsed back with Python's email package; SMTP AUTH over STARTTLS. */
 #include <criterion/criterion.h>
 
 #include <arpa/inet.h>
@@ -21,7 +21,9 @@
 #include "alert/email.h"
 #include "common/config.h"
 #include "common/util.h"
+#include "harness/daemon.h"
 #include "harness/redis.h"
+#include "harness/run.h"
 #include "store/store.h"
 
 #define T0 1790000000000LL
@@ -80,6 +82,25 @@ port_open(int port)
 	return ok;
 }
 
+/* Waits until the SMTP server just forked as smtpd_pid accepts connections on smtp_port. */
+static void
+smtpd_wait(void)
+{
+	for (int i = 0; i < 300; i++) {
+		int status;
+
+		if (port_open(smtp_port))
+			return;
+		if (waitpid(smtpd_pid, &status, WNOHANG) == smtpd_pid) {
+			smtpd_pid = -1;
+			cr_assert_fail("aiosmtpd exited (status %d): install python3-aiosmtpd "
+			    "(apt-get install python3-aiosmtpd) or set PW_PYTHON", status);
+		}
+		usleep(50 * 1000);
+	}
+	cr_assert_fail("aiosmtpd did not start listening on port %d", smtp_port);
+}
+
 /* Starts aiosmtpd with the Mailbox handler (a maildir) and waits until it accepts connections. */
 static void
 smtpd_start(void)
@@ -94,19 +115,7 @@ smtpd_start(void)
 		    "aiosmtpd.handlers.Mailbox", maildir, (char *)NULL);
 		_exit(127);
 	}
-	for (int i = 0; i < 300; i++) {
-		int status;
-
-		if (port_open(smtp_port))
-			return;
-		if (waitpid(smtpd_pid, &status, WNOHANG) == smtpd_pid) {
-			smtpd_pid = -1;
-			cr_assert_fail("aiosmtpd exited (status %d): install python3-aiosmtpd "
-			    "(apt-get install python3-aiosmtpd) or set PW_PYTHON", status);
-		}
-		usleep(50 * 1000);
-	}
-	cr_assert_fail("aiosmtpd did not start listening on %s", listen_at);
+	smtpd_wait();
 }
 
 static void
@@ -233,8 +242,9 @@ static const char parse_py[] =
 	"  'rcpt': str(m['X-RcptTo']), 'defects': len(m.defects), 'parts': parts,\n"
 	"  'longest_line': max(len(l) for l in lines), 'longest': max(lines, key=len)}))\n";
 
+/* Runs a Python script (read from $PW_PARSE_PY) on the message at path; its JSON output. */
 static json_object *
-parse_message(const char *path)
+run_parser(const char *script, const char *path)
 {
 	char cmd[1200], *out = NULL;
 	size_t len = 0;
@@ -243,7 +253,7 @@ parse_message(const char *path)
 	int c;
 
 	cr_assert(pw_snprintf(cmd, sizeof(cmd), "%s -c \"$PW_PARSE_PY\" '%s'", python(), path));
-	setenv("PW_PARSE_PY", parse_py, 1);
+	setenv("PW_PARSE_PY", script, 1);
 	p = popen(cmd, "r");
 	cr_assert_not_null(p);
 	o = open_memstream(&out, &len);
@@ -255,6 +265,12 @@ parse_message(const char *path)
 	cr_assert_not_null(j, "%s", out);
 	free(out);
 	return j;
+}
+
+static json_object *
+parse_message(const char *path)
+{
+	return run_parser(parse_py, path);
 }
 
 static const char *
@@ -396,5 +412,279 @@ Test(alert_email, digest_is_one_multipart_mail_listing_every_alert)
 	p = json_object_array_get_idx(json_object_object_get(j, "parts"), 1);
 	cr_assert_str_eq(jstr(p, "type"), "text/html");
 	cr_assert(strstr(jstr(p, "text"), "<h3>2 alerts</h3>") != NULL);
+	json_object_put(j);
+}
+
+/* The MIME tree, the HTML, and each image/png part's Content-ID, checked PNG (signature, chunk CRCs, IHDR, the
+ * inflated IDAT stream's exact size for those dimensions). */
+static const char chart_py[] =
+	"import sys, json, email, struct, zlib\n"
+	"from email import policy\n"
+	"raw = open(sys.argv[1], 'rb').read()\n"
+	"m = email.message_from_bytes(raw, policy=policy.default)\n"
+	"out = {'defects': len(m.defects), 'types': [], 'html': '', 'images': [],\n"
+	"       'longest_line': max(len(l) for l in raw.splitlines() if not l.startswith(b'X-Pricewatch-Delivery:'))}\n"
+	"def png(b):\n"
+	"    if b[:8] != b'\\x89PNG\\r\\n\\x1a\\n': return {'ok': False}\n"
+	"    off, idat, ihdr, ok = 8, b'', None, True\n"
+	"    while off + 12 <= len(b):\n"
+	"        n, t = struct.unpack('>I4s', b[off:off + 8]); d = b[off + 8:off + 8 + n]\n"
+	"        ok = ok and zlib.crc32(t + d) == struct.unpack('>I', b[off + 8 + n:off + 12 + n])[0]\n"
+	"        if t == b'IHDR': ihdr = struct.unpack('>IIBBBBB', d)\n"
+	"        if t == b'IDAT': idat += d\n"
+	"        off += 12 + n\n"
+	"        if t == b'IEND': break\n"
+	"    w, h, depth, ctype = ihdr[:4]\n"
+	"    ch = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[ctype]\n"
+	"    raw = zlib.decompress(idat)\n"
+	"    return {'ok': ok and ihdr[6] == 0 and len(raw) == h * (1 + (w * ch * depth + 7) // 8), 'width': w, 'height': h}\n"
+	"for p in m.walk():\n"
+	"    out['types'].append(p.get_content_type())\n"
+	"    if p.get_content_type() == 'text/html': out['html'] = p.get_content()\n"
+	"    if p.get_content_type() == 'image/png':\n"
+	"        i = png(p.get_content()); i['cid'] = str(p['Content-ID']); out['images'].append(i)\n"
+	"print(json.dumps(out))\n";
+
+Test(alert_email, mail_embeds_the_listing_chart_referenced_by_the_html)
+{
+	struct alert_worker_opts o = { .consumer = "w1", .base_delay_ms = -1, .now_ms = T0 + 1000 };
+	struct alert_worker_stats s;
+	struct observation obs = {
+		.source = "shop", .listing_id = LID, .url = "https://shop.example/p/m1", .title = "Grinder",
+		.price = { 2500, "EUR" }, .availability = AVAIL_IN_STOCK, .observed_ms = T0 - 10LL * 86400 * 1000,
+	};
+	static const char *const types[] = { "multipart/alternative", "text/plain", "multipart/related", "text/html",
+		"image/png" };
+	json_object *j, *img;
+	char *path, *cid, ref[200];
+	const char *html;
+
+	/* The listing has a history (25.00 ten days ago, 19.99 now): the mail carries its chart. */
+	cr_assert_eq(store_record(st, &obs, NULL), STORE_OK, "%s", store_error(st));
+	obs.price.minor = 1999;
+	obs.observed_ms = T0;
+	cr_assert_eq(store_record(st, &obs, NULL), STORE_OK, "%s", store_error(st));
+	smtpd_start();
+	raise_alert();
+	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(s.delivered, 1);
+	path = only_message();
+	j = run_parser(chart_py, path);
+	free(path);
+	cr_assert_eq(json_object_get_int(json_object_object_get(j, "defects")), 0);
+	cr_assert_leq(json_object_get_int(json_object_object_get(j, "longest_line")), 78);
+	cr_assert_eq(json_object_array_length(json_object_object_get(j, "types")), 5, "%s",
+	    json_object_to_json_string(j));
+	for (size_t i = 0; i < 5; i++)
+		cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(json_object_object_get(j, "types"), i)),
+		    types[i]);
+	cr_assert_eq(json_object_array_length(json_object_object_get(j, "images")), 1);
+	img = json_object_array_get_idx(json_object_object_get(j, "images"), 0);
+	cr_assert(json_object_get_boolean(json_object_object_get(img, "ok")), "PNG does not decode: %s",
+	    json_object_to_json_string(img));
+	cr_assert_eq(json_object_get_int(json_object_object_get(img, "width")), 640);
+	cr_assert_eq(json_object_get_int(json_object_object_get(img, "height")), 320);
+	/* Content-ID <x> is referenced as cid:x by the HTML. */
+	cid = xstrdup(jstr(img, "cid"));
+	cr_assert(cid[0] == '<' && cid[strlen(cid) - 1] == '>', "%s", cid);
+	cid[strlen(cid) - 1] = '\0';
+	cr_assert(pw_snprintf(ref, sizeof(ref), "<img src=\"cid:%s\"", cid + 1));
+	html = jstr(j, "html");
+	cr_assert(strstr(html, ref) != NULL, "no %s in %s", ref, html);
+	free(cid);
+	json_object_put(j);
+}
+
+/* ---- SMTP AUTH: the notifier's user and password-file, through `pricewatch notify test` ---- */
+
+#define AUTH_USER "alice"
+#define AUTH_PASSWORD "correct horse battery"
+
+/*
+ * aiosmtpd requiring AUTH (alice / AUTH_PASSWORD); every attempt is logged as
+ * "MECHANISM LOGIN ok|refused" to argv[3]. With argv[4] and argv[5] (cert, key)
+ * it offers STARTTLS, requires it, and offers AUTH only after it; without them
+ * AUTH is offered in clear (auth_require_tls=False).
+ */
+static const char auth_smtpd_py[] =
+	"import sys, ssl, time\n"
+	"from aiosmtpd.controller import Controller\n"
+	"from aiosmtpd.handlers import Mailbox\n"
+	"from aiosmtpd.smtp import AuthResult, LoginPassword\n"
+	"port, maildir, log = int(sys.argv[1]), sys.argv[2], sys.argv[3]\n"
+	"def auth(server, session, envelope, mechanism, data):\n"
+	"    lp = isinstance(data, LoginPassword)\n"
+	"    ok = lp and data.login == b'" AUTH_USER "' and data.password == b'" AUTH_PASSWORD "'\n"
+	"    with open(log, 'a') as f:\n"
+	"        f.write('%s %s %s\\n' % (mechanism, data.login.decode() if lp else '?', 'ok' if ok else 'refused'))\n"
+	"    return AuthResult(success=ok, handled=False)\n"
+	"kw = dict(authenticator=auth, auth_required=True, auth_require_tls=len(sys.argv) > 4)\n"
+	"if len(sys.argv) > 4:\n"
+	"    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)\n"
+	"    ctx.load_cert_chain(sys.argv[4], sys.argv[5])\n"
+	"    kw.update(tls_context=ctx, require_starttls=True)\n"
+	"c = Controller(Mailbox(maildir), hostname='127.0.0.1', port=port, **kw)\n"
+	"c.start()\n"
+	"while True: time.sleep(3600)\n";
+
+static char auth_log[400], cert_path[400], key_path[400];
+
+/* Starts the AUTH server, with STARTTLS on a fresh self-signed certificate for 127.0.0.1 when tls. */
+static void
+auth_smtpd_start(bool tls)
+{
+	char port[16], *cmd;
+
+	cr_assert(pw_snprintf(auth_log, sizeof(auth_log), "%s/auth.log", redis.dir));
+	cr_assert(pw_snprintf(cert_path, sizeof(cert_path), "%s/smtpd.crt", redis.dir));
+	cr_assert(pw_snprintf(key_path, sizeof(key_path), "%s/smtpd.key", redis.dir));
+	if (tls) {
+		cmd = xasprintf("openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 "
+		    "-subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1 -keyout '%s' -out '%s' 2>/dev/null",
+		    key_path, cert_path);
+		cr_assert_eq(system(cmd), 0, "openssl could not make a certificate (install openssl): %s", cmd);
+		free(cmd);
+	}
+	cr_assert(pw_snprintf(port, sizeof(port), "%d", smtp_port));
+	smtpd_pid = fork();
+	cr_assert(smtpd_pid >= 0);
+	if (smtpd_pid == 0) {
+		if (tls)
+			execlp(python(), python(), "-c", auth_smtpd_py, port, maildir, auth_log, cert_path, key_path,
+			    (char *)NULL);
+		else
+			execlp(python(), python(), "-c", auth_smtpd_py, port, maildir, auth_log, (char *)NULL);
+		_exit(127);
+	}
+	smtpd_wait();
+}
+
+/*
+ * Writes a config whose notifier "m" logs in as AUTH_USER with password (in a
+ * password-file) and trusts the test certificate; runs `pricewatch notify
+ * test m` on it. The caller frees r.
+ */
+static void
+notify_test(struct test_run *r, const char *password)
+{
+	char conf[400], pw[400], body[1600];
+	const char *args[] = { "-c", conf, "notify", "test", "m", NULL };
+
+	cr_assert(pw_snprintf(pw, sizeof(pw), "%s/smtp.password", redis.dir));
+	cr_assert(pw_snprintf(body, sizeof(body), "%s\n", password));
+	test_daemon_write_text(pw, body);
+	cr_assert(pw_snprintf(conf, sizeof(conf), "%s/auth.conf", redis.dir));
+	cr_assert(pw_snprintf(body, sizeof(body), "[crawl]\nconnect-timeout = 2s\n"
+	    "[notifier \"m\"]\ntype = email\nurl = smtp://127.0.0.1:%d\nto = buyer@example.com\nuser = " AUTH_USER "\n"
+	    "password-file = %s\nca-file = %s\ntimeout = 10s\n", smtp_port, pw, cert_path));
+	test_daemon_write_text(conf, body);
+	test_run(r, "pricewatch", NULL, NULL, args);
+}
+
+/* The AUTH attempts the server logged ("" when none). The caller frees. */
+static char *
+auth_attempts(void)
+{
+	char *s = read_file(auth_log, 1 << 16, NULL);
+
+	return s != NULL ? s : xstrdup("");
+}
+
+/* The number of messages delivered to the maildir. */
+static int
+messages(void)
+{
+	char dir[450];
+	DIR *d;
+	struct dirent *e;
+	int n = 0;
+
+	cr_assert(pw_snprintf(dir, sizeof(dir), "%s/new", maildir));
+	if ((d = opendir(dir)) == NULL)
+		return 0;
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+Test(alert_email, auth_uses_user_and_password_file_over_starttls, .timeout = 60)
+{
+	struct test_run r;
+	char *log;
+
+	auth_smtpd_start(true);
+	notify_test(&r, AUTH_PASSWORD);
+	cr_assert_eq(r.rc, 0, "out: %s\nerr: %s", r.out, r.err);
+	cr_assert(strstr(r.out, "m (email): delivered") != NULL, "%s", r.out);
+	test_run_free(&r);
+	log = auth_attempts();
+	cr_assert(strstr(log, " " AUTH_USER " ok\n") != NULL, "no successful login: \"%s\"", log);
+	cr_assert_null(strstr(log, "refused"), "%s", log);
+	free(log);
+	cr_assert_eq(messages(), 1);
+}
+
+Test(alert_email, a_wrong_password_is_reported_as_auth, .timeout = 60)
+{
+	struct test_run r;
+	char *log;
+
+	auth_smtpd_start(true);
+	notify_test(&r, "wrong horse");
+	cr_assert_neq(r.rc, 0);
+	cr_assert(strstr(r.out, "m (email): FAILED at auth (not retried: fix the notifier): ") != NULL,
+	    "out: %s\nerr: %s", r.out, r.err);
+	test_run_free(&r);
+	log = auth_attempts();
+	cr_assert(strstr(log, " " AUTH_USER " refused\n") != NULL, "the server saw no login: \"%s\"", log);
+	free(log);
+	cr_assert_eq(messages(), 0);
+}
+
+/* A server offering AUTH without TLS never gets the password: the notifier requires STARTTLS with one. */
+Test(alert_email, a_password_never_goes_out_in_clear, .timeout = 60)
+{
+	struct test_run r;
+	char *log;
+
+	auth_smtpd_start(false);
+	/* ca-file must name a readable file; the certificate is not used here. */
+	test_daemon_write_text(cert_path, "");
+	notify_test(&r, AUTH_PASSWORD);
+	cr_assert_neq(r.rc, 0);
+	cr_assert(strstr(r.out, "m (email): FAILED at tls") != NULL, "out: %s\nerr: %s", r.out, r.err);
+	test_run_free(&r);
+	log = auth_attempts();
+	cr_assert_str_eq(log, "", "a login was attempted in clear");
+	free(log);
+	cr_assert_eq(messages(), 0);
+}
+
+Test(alert_email, a_chart_that_cannot_be_drawn_leaves_the_mail_without_it)
+{
+	struct alert_worker_opts o = { .consumer = "w1", .base_delay_ms = -1, .now_ms = T0 + 1000 };
+	struct alert_worker_stats s;
+	struct observation obs = {
+		.source = "shop", .listing_id = LID, .url = "https://shop.example/p/m1", .title = "Grinder",
+		.availability = AVAIL_OUT_OF_STOCK, .observed_ms = T0,
+	};
+	json_object *j;
+	char *path;
+
+	/* A history without a single price: nothing to draw, and the alert still goes out, as a plain mail. */
+	cr_assert_eq(store_record(st, &obs, NULL), STORE_OK, "%s", store_error(st));
+	smtpd_start();
+	raise_alert();
+	cr_assert_eq(alert_engine_work(eng, st, &o, &s), STORE_OK, "%s", store_error(st));
+	cr_assert_eq(s.delivered, 1);
+	cr_assert_eq(s.acked, 1);
+	path = only_message();
+	j = run_parser(chart_py, path);
+	free(path);
+	cr_assert_eq(json_object_array_length(json_object_object_get(j, "types")), 3, "%s",
+	    json_object_to_json_string(j));
+	cr_assert_eq(json_object_array_length(json_object_object_get(j, "images")), 0);
+	cr_assert(strstr(jstr(j, "html"), "cid:") == NULL);
 	json_object_put(j);
 }

@@ -365,6 +365,58 @@ Test(crawl_source, image_sink_gets_the_image)
 	crawler_free(c);
 }
 
+/* A file: shop page (a configured start URL) may load file: images below its own directory, nothing else. */
+Test(crawl_source, file_page_images_only_from_its_own_tree)
+{
+	static const char page[] = "<html><head><script type=\"application/ld+json\">"
+	    "{\"@type\":\"Product\",\"name\":\"Kettle\",\"sku\":\"K-1\",\"image\":\"%s\","
+	    "\"offers\":{\"price\":\"19.99\",\"priceCurrency\":\"EUR\"}}</script></head></html>";
+	struct sink_log log = { 0 };
+	struct crawler_image_sink sink = { .want = sink_want, .deliver = sink_deliver, .arg = &log };
+	struct crawler *c;
+	struct seen s;
+	char *lines, *html;
+	char path[400];
+
+	cr_assert(pw_snprintf(path, sizeof path, "%s/shop", fx.docroot));
+	cr_assert_eq(mkdir(path, 0755), 0);
+	cr_assert(pw_snprintf(path, sizeof path, "%s/shop/img", fx.docroot));
+	cr_assert_eq(mkdir(path, 0755), 0);
+	cr_assert(pw_snprintf(path, sizeof path, "%s/img", fx.docroot));
+	cr_assert_eq(mkdir(path, 0755), 0);
+	write_text("shop/img/K-1.webp", "RIFF0000WEBPVP8 inside the shop");
+	write_text("img/K-1.webp", "RIFF0000WEBPVP8 outside the shop");
+	html = xasprintf(page, "img/K-1.webp");
+	write_text("shop/in.html", html);
+	free(html);
+	html = xasprintf(page, "../img/K-1.webp");
+	write_text("shop/out.html", html);
+	free(html);
+
+	lines = xasprintf("url = file://%s/shop/in.html\n", fx.docroot);
+	load_config(lines);
+	free(lines);
+	c = crawler_new(&fx.cfg);
+	crawler_set_image_sink(c, &sink);
+	cr_assert(crawl(c, fx.st, &s));
+	cr_assert_eq(log.delivered, 1);
+	cr_assert_str_eq(log.error, "");
+	cr_assert_eq(log.len, strlen("RIFF0000WEBPVP8 inside the shop"));
+	crawler_free(c);
+
+	memset(&log, 0, sizeof log);
+	lines = xasprintf("url = file://%s/shop/out.html\n", fx.docroot);
+	load_config(lines);
+	free(lines);
+	c = crawler_new(&fx.cfg);
+	crawler_set_image_sink(c, &sink);
+	cr_assert(crawl(c, fx.st, &s));
+	cr_assert_eq(log.delivered, 1);
+	cr_assert_eq(log.len, 0);
+	cr_assert_not_null(strstr(log.error, "file: URLs only as configured start URLs"), "%s", log.error);
+	crawler_free(c);
+}
+
 /* "pricewatch crawl SOURCE --once": plain lines, JSON, unknown source, and a failing URL. */
 Test(crawl_source, cli_crawl_once)
 {

@@ -13,227 +13,40 @@
 #include <unistd.h>
 
 #include "common/util.h"
-#include "harness/httpd.h"
-#include "harness/redis.h"
+#include "harness/daemon.h"
 #include "store/store.h"
-
-struct fixture {
-	struct test_redis redis;
-	struct test_httpd httpd;
-	char dir[256];             /* temp dir: docroot/, state/, pricewatch.conf, daemon.log */
-	char docroot[300];
-	char conf[300];
-	char log[300];
-	struct store *st;
-};
-
-static void
-sleep_ms(int ms)
-{
-	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
-
-	nanosleep(&ts, NULL);
-}
-
-static void
-write_text(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-
-	cr_assert_not_null(f, "cannot write %s: %s", path, strerror(errno));
-	fputs(text, f);
-	fclose(f);
-}
-
-static void
-write_product(struct fixture *fx, const char *name, const char *price, const char *currency,
-    const char *avail)
-{
-	char path[400], *html;
-
-	snprintf(path, sizeof(path), "%s/%s", fx->docroot, name);
-	html = xasprintf(
-	    "<html><head><title>t</title><script type=\"application/ld+json\">"
-	    "{\"@context\":\"https://schema.org\",\"@type\":\"Product\",\"name\":\"Widget %s\","
-	    "\"sku\":\"W-%s\",\"offers\":{\"@type\":\"Offer\",\"price\":\"%s\","
-	    "\"priceCurrency\":\"%s\",\"availability\":\"https://schema.org/%s\"}}"
-	    "</script></head><body><h1>Widget</h1></body></html>",
-	    name, name, price, currency, avail);
-	write_text(path, html);
-	free(html);
-}
-
-static void
-fixture_setup(struct fixture *fx)
-{
-	struct store_opts so;
-	char err[512];
-	const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
-
-	memset(fx, 0, sizeof(*fx));
-	snprintf(fx->dir, sizeof(fx->dir), "%s/pwd-test-XXXXXX", tmp);
-	cr_assert_not_null(mkdtemp(fx->dir));
-	snprintf(fx->docroot, sizeof(fx->docroot), "%s/docroot", fx->dir);
-	cr_assert_eq(mkdir(fx->docroot, 0755), 0);
-	snprintf(fx->conf, sizeof(fx->conf), "%s/pricewatch.conf", fx->dir);
-	snprintf(fx->log, sizeof(fx->log), "%s/daemon.log", fx->dir);
-	test_redis_start(&fx->redis);
-	test_httpd_start(&fx->httpd, fx->docroot);
-
-	memset(&so, 0, sizeof(so));
-	so.url = fx->redis.url;
-	so.prefix = "pw:";
-	so.connect_timeout_ms = 2000;
-	so.command_timeout_ms = 2000;
-	cr_assert_eq(store_open(&fx->st, &so, err, sizeof(err)), STORE_OK, "%s", err);
-}
-
-static void
-fixture_teardown(struct fixture *fx)
-{
-	char *cmd;
-
-	store_close(fx->st);
-	test_httpd_stop(&fx->httpd);
-	test_redis_stop(&fx->redis);
-	cmd = xasprintf("rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		cr_log_warn("could not remove %s", fx->dir);
-	free(cmd);
-}
-
-/* Writes a config with one source per path (relative to the fixture server), interval 1s. */
-static void
-write_config(struct fixture *fx, const char *redis_url, const char *const *paths, size_t n,
-    const char *extra)
-{
-	FILE *f = fopen(fx->conf, "w");
-	size_t i;
-
-	cr_assert_not_null(f);
-	fprintf(f, "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/state\nlog-level = debug\nadmin-listen = off\n\n", redis_url,
-	    fx->dir);
-	fprintf(f, "[crawl]\ntimeout = 1s\nconnect-timeout = 1s\nper-host-delay = 0s\n\n");
-	for (i = 0; i < n; i++)
-		fprintf(f, "[source \"s%zu\"]\nurl = %s/%s\ninterval = 1s\n\n", i, fx->httpd.base_url, paths[i]);
-	if (extra != NULL)
-		fputs(extra, f);
-	fclose(f);
-}
-
-static const char *
-daemon_path(void)
-{
-	static char path[1024];
-	const char *b = getenv("PW_TOP_BUILDDIR");
-
-	snprintf(path, sizeof(path), "%s/pricewatchd", b != NULL ? b : ".");
-	return path;
-}
-
-/* Starts pricewatchd with the given extra arguments, stdout+stderr to the fixture log. */
-static pid_t
-spawn_daemon(struct fixture *fx, const char *a1, const char *a2)
-{
-	pid_t pid = fork();
-
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(fx->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execl(daemon_path(), "pricewatchd", "-c", fx->conf, a1, a2, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Waits for the child up to ms; returns its wait status, or -1 if it is still running. */
-static int
-wait_exit(pid_t pid, int ms)
-{
-	int status, waited;
-
-	for (waited = 0; waited <= ms; waited += 50) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return status;
-		sleep_ms(50);
-	}
-	return -1;
-}
-
-static size_t
-history_len(struct fixture *fx, const char *id)
-{
-	struct history_point *pts = NULL;
-	size_t n = 0;
-
-	if (store_history(fx->st, id, 0, INT64_MAX, &pts, &n) != STORE_OK)
-		return 0;
-	free(pts);
-	return n;
-}
-
-/* Polls until the listing's history has at least want entries or ms pass. */
-static size_t
-wait_history(struct fixture *fx, const char *id, size_t want, int ms)
-{
-	size_t n = 0;
-	int waited;
-
-	for (waited = 0; waited <= ms; waited += 100) {
-		n = history_len(fx, id);
-		if (n >= want)
-			break;
-		sleep_ms(100);
-	}
-	return n;
-}
-
-static char *
-slurp_log(struct fixture *fx)
-{
-	char *s = read_file(fx->log, 1 << 20, NULL);
-
-	return s != NULL ? s : xstrdup("");
-}
 
 Test(daemon, check_config_reports_file_and_line)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	char *cmd, *out;
 	int status;
 
-	fixture_setup(&fx);
-	write_text(fx.conf, "[daemon]\nlog-level = info\n\n[crawl]\ntimeout = 5s\nbogus-key = 1\n");
-	cmd = xasprintf("'%s' --check-config -c '%s' > '%s' 2>&1", daemon_path(), fx.conf, fx.log);
+	test_daemon_setup(&fx);
+	test_daemon_write_text(fx.conf, "[daemon]\nlog-level = info\n\n[crawl]\ntimeout = 5s\nbogus-key = 1\n");
+	cmd = xasprintf("'%s' --check-config -c '%s' > '%s' 2>&1", test_daemon_path(), fx.conf, fx.log);
 	status = system(cmd);
 	free(cmd);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "status %d", status);
-	out = slurp_log(&fx);
+	out = test_daemon_log(&fx);
 	cr_assert_not_null(strstr(out, "pricewatch.conf:6:"), "no FILE:LINE in: %s", out);
 	cr_assert_not_null(strstr(out, "bogus-key"), "key not named in: %s", out);
 	free(out);
 
-	write_text(fx.conf, "[daemon]\nlog-level = info\n");
-	cmd = xasprintf("'%s' --check-config -c '%s' > '%s' 2>&1", daemon_path(), fx.conf, fx.log);
+	test_daemon_write_text(fx.conf, "[daemon]\nlog-level = info\n");
+	cmd = xasprintf("'%s' --check-config -c '%s' > '%s' 2>&1", test_daemon_path(), fx.conf, fx.log);
 	status = system(cmd);
 	free(cmd);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	out = slurp_log(&fx);
+	out = test_daemon_log(&fx);
 	cr_assert_not_null(strstr(out, "configuration OK"), "%s", out);
 	free(out);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 Test(daemon, records_change_points_and_survives_sigterm, .timeout = 60)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *paths[] = { "a.html" };
 	struct listing l;
 	struct history_point *pts = NULL;
@@ -242,12 +55,12 @@ Test(daemon, records_change_points_and_survives_sigterm, .timeout = 60)
 	int status;
 	char *log;
 
-	fixture_setup(&fx);
-	write_product(&fx, "a.html", "19.99", "USD", "InStock");
-	write_config(&fx, fx.redis.url, paths, 1, NULL);
-	pid = spawn_daemon(&fx, "-f", NULL);
+	test_daemon_setup(&fx);
+	test_daemon_write_product(&fx, "a.html", "19.99", "USD", "InStock");
+	test_daemon_write_config(&fx, fx.redis.url, paths, 1, NULL);
+	pid = test_daemon_spawn(&fx, "-f", NULL);
 
-	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 1, 10000), 1, "first observation not recorded");
+	cr_assert_eq(test_daemon_wait_history(&fx, "s0:sku:W-a.html", 1, 10000), 1, "first observation not recorded");
 	cr_assert_eq(store_get_listing(fx.st, "s0:sku:W-a.html", &l), STORE_OK);
 	cr_assert_eq(l.price.minor, 1999);
 	cr_assert_str_eq(l.price.currency, "USD");
@@ -255,17 +68,17 @@ Test(daemon, records_change_points_and_survives_sigterm, .timeout = 60)
 	store_listing_free(&l);
 
 	/* Identical pages for a few intervals: last-seen moves, history does not grow. */
-	sleep_ms(2500);
-	cr_assert_eq(history_len(&fx, "s0:sku:W-a.html"), 1);
+	test_sleep_ms(2500);
+	cr_assert_eq(test_daemon_history_len(&fx, "s0:sku:W-a.html"), 1);
 	cr_assert_eq(store_get_listing(fx.st, "s0:sku:W-a.html", &l), STORE_OK);
 	cr_assert_gt(l.last_seen_ms, l.first_seen_ms, "last-seen did not advance");
 	store_listing_free(&l);
 
-	write_product(&fx, "a.html", "17.49", "USD", "OutOfStock");
-	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 2, 10000), 2, "price change not recorded");
+	test_daemon_write_product(&fx, "a.html", "17.49", "USD", "OutOfStock");
+	cr_assert_eq(test_daemon_wait_history(&fx, "s0:sku:W-a.html", 2, 10000), 2, "price change not recorded");
 
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, 10000);
+	status = test_daemon_wait_exit(pid, 10000);
 	cr_assert_neq(status, -1, "daemon did not exit after SIGTERM");
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
 
@@ -278,34 +91,34 @@ Test(daemon, records_change_points_and_survives_sigterm, .timeout = 60)
 	free(pts);
 
 	/* A restarted daemon continues the same history. */
-	write_product(&fx, "a.html", "18.00", "USD", "InStock");
-	pid = spawn_daemon(&fx, "--once", NULL);
-	status = wait_exit(pid, 15000);
+	test_daemon_write_product(&fx, "a.html", "18.00", "USD", "InStock");
+	pid = test_daemon_spawn(&fx, "--once", NULL);
+	status = test_daemon_wait_exit(pid, 15000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "--once status %d", status);
-	cr_assert_eq(history_len(&fx, "s0:sku:W-a.html"), 3);
+	cr_assert_eq(test_daemon_history_len(&fx, "s0:sku:W-a.html"), 3);
 
-	log = slurp_log(&fx);
+	log = test_daemon_log(&fx);
 	cr_assert_not_null(strstr(log, "stopping:"), "no exit summary in log: %s", log);
 	free(log);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 Test(daemon, hostile_sources_do_not_stop_good_ones, .timeout = 60)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *paths[] = { "hang", "noprice.html", "status/500", "garbage.html", "good.html" };
 	struct listing l;
 	pid_t pid;
 	int status;
 	char *log;
 
-	fixture_setup(&fx);
+	test_daemon_setup(&fx);
 	{
 		char *p = xasprintf("%s/noprice.html", fx.docroot);
 		FILE *f;
 		int i;
 
-		write_text(p, "<html><body><h1>Nothing to buy</h1></body></html>");
+		test_daemon_write_text(p, "<html><body><h1>Nothing to buy</h1></body></html>");
 		free(p);
 		p = xasprintf("%s/garbage.html", fx.docroot);
 		f = fopen(p, "w");
@@ -316,11 +129,11 @@ Test(daemon, hostile_sources_do_not_stop_good_ones, .timeout = 60)
 		fclose(f);
 		free(p);
 	}
-	write_product(&fx, "good.html", "1500", "JPY", "InStock");
-	write_config(&fx, fx.redis.url, paths, 5, NULL);
-	pid = spawn_daemon(&fx, "-f", NULL);
+	test_daemon_write_product(&fx, "good.html", "1500", "JPY", "InStock");
+	test_daemon_write_config(&fx, fx.redis.url, paths, 5, NULL);
+	pid = test_daemon_spawn(&fx, "-f", NULL);
 
-	cr_assert_geq(wait_history(&fx, "s4:sku:W-good.html", 1, 15000), 1, "good source starved");
+	cr_assert_geq(test_daemon_wait_history(&fx, "s4:sku:W-good.html", 1, 15000), 1, "good source starved");
 	cr_assert_eq(store_get_listing(fx.st, "s4:sku:W-good.html", &l), STORE_OK);
 	cr_assert_eq(l.price.minor, 1500);
 	cr_assert_str_eq(l.price.currency, "JPY");
@@ -328,97 +141,97 @@ Test(daemon, hostile_sources_do_not_stop_good_ones, .timeout = 60)
 	cr_assert_eq(kill(pid, 0), 0, "daemon died on hostile input");
 
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, 10000);
+	status = test_daemon_wait_exit(pid, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
-	log = slurp_log(&fx);
+	log = test_daemon_log(&fx);
 	cr_assert_not_null(strstr(log, "/hang"), "timeout not logged with its URL: %s", log);
 	cr_assert_not_null(strstr(log, "/status/500"), "HTTP error not logged with its URL: %s", log);
 	free(log);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 Test(daemon, keeps_running_while_redis_is_unreachable, .timeout = 60)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *paths[] = { "a.html" };
 	char url[400];
 	pid_t pid;
 	int status;
 	char *log;
 
-	fixture_setup(&fx);
-	write_product(&fx, "a.html", "5.00", "EUR", "InStock");
+	test_daemon_setup(&fx);
+	test_daemon_write_product(&fx, "a.html", "5.00", "EUR", "InStock");
 	snprintf(url, sizeof(url), "unix://%s/nobody-here.sock", fx.dir);
-	write_config(&fx, url, paths, 1, NULL);
-	pid = spawn_daemon(&fx, "-f", NULL);
-	sleep_ms(1500);
+	test_daemon_write_config(&fx, url, paths, 1, NULL);
+	pid = test_daemon_spawn(&fx, "-f", NULL);
+	test_sleep_ms(1500);
 	cr_assert_eq(kill(pid, 0), 0, "daemon gave up without Redis");
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, 10000);
+	status = test_daemon_wait_exit(pid, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
-	log = slurp_log(&fx);
+	log = test_daemon_log(&fx);
 	cr_assert_not_null(strstr(log, "nobody-here.sock"), "Redis URL not named: %s", log);
 	free(log);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 Test(daemon, sighup_reload_adds_sources_and_refuses_bad_config, .timeout = 60)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *one[] = { "a.html" };
 	const char *two[] = { "a.html", "b.html" };
 	pid_t pid;
 	int status;
 	char *log;
 
-	fixture_setup(&fx);
-	write_product(&fx, "a.html", "1.00", "USD", "InStock");
-	write_product(&fx, "b.html", "2.00", "USD", "InStock");
-	write_config(&fx, fx.redis.url, one, 1, NULL);
-	pid = spawn_daemon(&fx, "-f", NULL);
-	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 1, 10000), 1);
+	test_daemon_setup(&fx);
+	test_daemon_write_product(&fx, "a.html", "1.00", "USD", "InStock");
+	test_daemon_write_product(&fx, "b.html", "2.00", "USD", "InStock");
+	test_daemon_write_config(&fx, fx.redis.url, one, 1, NULL);
+	pid = test_daemon_spawn(&fx, "-f", NULL);
+	cr_assert_eq(test_daemon_wait_history(&fx, "s0:sku:W-a.html", 1, 10000), 1);
 
 	/* A broken file is refused; the daemon keeps running on the old one. */
-	write_text(fx.conf, "[crawl]\ntimeout = forever\n");
+	test_daemon_write_text(fx.conf, "[crawl]\ntimeout = forever\n");
 	kill(pid, SIGHUP);
-	sleep_ms(500);
+	test_sleep_ms(500);
 	cr_assert_eq(kill(pid, 0), 0, "daemon died on a bad reload");
 
-	write_config(&fx, fx.redis.url, two, 2, NULL);
+	test_daemon_write_config(&fx, fx.redis.url, two, 2, NULL);
 	kill(pid, SIGHUP);
-	cr_assert_eq(wait_history(&fx, "s1:sku:W-b.html", 1, 10000), 1, "source added by reload not crawled");
+	cr_assert_eq(test_daemon_wait_history(&fx, "s1:sku:W-b.html", 1, 10000), 1, "source added by reload not crawled");
 
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, 10000);
+	status = test_daemon_wait_exit(pid, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	log = slurp_log(&fx);
+	log = test_daemon_log(&fx);
 	cr_assert_not_null(strstr(log, "reload refused"), "%s", log);
 	cr_assert_not_null(strstr(log, "pricewatch.conf:2:"), "%s", log);
 	free(log);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 Test(daemon, refuses_to_start_twice_on_one_state_dir, .timeout = 60)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *paths[] = { "a.html" };
 	pid_t first, second;
 	int status;
 
-	fixture_setup(&fx);
-	write_product(&fx, "a.html", "1.00", "USD", "InStock");
-	write_config(&fx, fx.redis.url, paths, 1, NULL);
-	first = spawn_daemon(&fx, "-f", NULL);
-	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 1, 10000), 1);
-	second = spawn_daemon(&fx, "-f", NULL);
-	status = wait_exit(second, 10000);
+	test_daemon_setup(&fx);
+	test_daemon_write_product(&fx, "a.html", "1.00", "USD", "InStock");
+	test_daemon_write_config(&fx, fx.redis.url, paths, 1, NULL);
+	first = test_daemon_spawn(&fx, "-f", NULL);
+	cr_assert_eq(test_daemon_wait_history(&fx, "s0:sku:W-a.html", 1, 10000), 1);
+	second = test_daemon_spawn(&fx, "-f", NULL);
+	status = test_daemon_wait_exit(second, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1, "second daemon status %d",
 	    status);
 	cr_assert_eq(kill(first, 0), 0);
 	kill(first, SIGTERM);
-	status = wait_exit(first, 10000);
+	status = test_daemon_wait_exit(first, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 /* ---- crawl jobs shared through Redis (several daemons, one schedule) ---------------------------- */
@@ -441,7 +254,7 @@ __lsan_default_suppressions(void)
 
 /* A config at path with its own state dir (one per daemon), one source per path. */
 static void
-write_config_at(struct fixture *fx, const char *path, const char *state, const char *const *paths, size_t n,
+write_config_at(struct test_daemon *fx, const char *path, const char *state, const char *const *paths, size_t n,
     const char *interval, const char *crawl_extra)
 {
 	FILE *f = fopen(path, "w");
@@ -457,28 +270,8 @@ write_config_at(struct fixture *fx, const char *path, const char *state, const c
 	fclose(f);
 }
 
-/* Starts pricewatchd -f -c conf with its output in log. */
-static pid_t
-spawn_daemon_at(const char *conf, const char *log)
-{
-	pid_t pid = fork();
-
-	cr_assert(pid >= 0);
-	if (pid == 0) {
-		int fd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0644);
-
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			dup2(fd, STDERR_FILENO);
-		}
-		execl(daemon_path(), "pricewatchd", "-f", "-c", conf, (char *)NULL);
-		_exit(127);
-	}
-	return pid;
-}
-
 static redisContext *
-raw_connect(struct fixture *fx)
+raw_connect(struct test_daemon *fx)
 {
 	redisContext *rc = redisConnectUnix(fx->redis.socket_path);
 
@@ -562,7 +355,7 @@ claimed_in_log(const char *path)
 
 Test(daemon, two_daemons_share_one_schedule, .timeout = 90)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *paths[] = { "p0.html", "p1.html", "p2.html", "p3.html", "p4.html", "p5.html" };
 	char conf2[320], log2[320], id[64];
 	long long before[6], after[6];
@@ -572,18 +365,18 @@ Test(daemon, two_daemons_share_one_schedule, .timeout = 90)
 	int status;
 	size_t i;
 
-	fixture_setup(&fx);
+	test_daemon_setup(&fx);
 	for (i = 0; i < 6; i++)
-		write_product(&fx, paths[i], "3.00", "EUR", "InStock");
+		test_daemon_write_product(&fx, paths[i], "3.00", "EUR", "InStock");
 	write_config_at(&fx, fx.conf, "state-a", paths, 6, "2s", "timeout = 2s\n");
 	snprintf(conf2, sizeof(conf2), "%s/second.conf", fx.dir);
 	snprintf(log2, sizeof(log2), "%s/second.log", fx.dir);
 	write_config_at(&fx, conf2, "state-b", paths, 6, "2s", "timeout = 2s\n");
-	a = spawn_daemon_at(fx.conf, fx.log);
-	b = spawn_daemon_at(conf2, log2);
+	a = test_daemon_spawn_at(fx.conf, fx.log, "-f", NULL);
+	b = test_daemon_spawn_at(conf2, log2, "-f", NULL);
 	for (i = 0; i < 6; i++) {
 		snprintf(id, sizeof(id), "s%zu:sku:W-%s", i, paths[i]);
-		cr_assert_eq(wait_history(&fx, id, 1, 15000), 1, "%s never recorded", id);
+		cr_assert_eq(test_daemon_wait_history(&fx, id, 1, 15000), 1, "%s never recorded", id);
 	}
 
 	/* Over a few intervals, each page is crawled about once per interval in total, not once per daemon. */
@@ -593,7 +386,7 @@ Test(daemon, two_daemons_share_one_schedule, .timeout = 90)
 		snprintf(id, sizeof(id), "s%zu", i);
 		before[i] = source_crawls(rc, id);
 	}
-	sleep_ms(8000);
+	test_sleep_ms(8000);
 	for (i = 0; i < 6; i++) {
 		snprintf(id, sizeof(id), "s%zu", i);
 		after[i] = source_crawls(rc, id);
@@ -611,19 +404,19 @@ Test(daemon, two_daemons_share_one_schedule, .timeout = 90)
 
 	kill(a, SIGTERM);
 	kill(b, SIGTERM);
-	status = wait_exit(a, 10000);
+	status = test_daemon_wait_exit(a, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "first daemon: %d", status);
-	status = wait_exit(b, 10000);
+	status = test_daemon_wait_exit(b, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "second daemon: %d", status);
 	/* Both took part. */
 	cr_assert_gt(claimed_in_log(fx.log), 0, "first daemon claimed no job");
 	cr_assert_gt(claimed_in_log(log2), 0, "second daemon claimed no job");
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 Test(daemon, jobs_of_a_killed_daemon_are_finished_by_another, .timeout = 90)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *paths[] = { "slow/1500/p0.html", "slow/1500/p1.html", "slow/1500/p2.html",
 		"slow/1500/p3.html", "slow/1500/p4.html", "slow/1500/p5.html" };
 	char conf2[320], log2[320], id[64], *log;
@@ -632,12 +425,12 @@ Test(daemon, jobs_of_a_killed_daemon_are_finished_by_another, .timeout = 90)
 	int status, waited;
 	size_t i;
 
-	fixture_setup(&fx);
+	test_daemon_setup(&fx);
 	for (i = 0; i < 6; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "p%zu.html", i);
-		write_product(&fx, name, "4.00", "EUR", "InStock");
+		test_daemon_write_product(&fx, name, "4.00", "EUR", "InStock");
 	}
 	/* An hour between crawls: a page recorded after the kill was recovered from the dead daemon's job. */
 	write_config_at(&fx, fx.conf, "state-a", paths, 6, "1h", "timeout = 5s\njob-timeout = 2s\n");
@@ -647,37 +440,37 @@ Test(daemon, jobs_of_a_killed_daemon_are_finished_by_another, .timeout = 90)
 	rc = raw_connect(&fx);
 	make_due(rc, 6);
 
-	a = spawn_daemon_at(fx.conf, fx.log);
+	a = test_daemon_spawn_at(fx.conf, fx.log, "-f", NULL);
 	for (waited = 0; waited < 15000 && jobs_held_by(rc, a) == 0; waited += 20)
-		sleep_ms(20);
+		test_sleep_ms(20);
 	cr_assert_gt(jobs_held_by(rc, a), 0, "first daemon never claimed a job");
-	b = spawn_daemon_at(conf2, log2);
+	b = test_daemon_spawn_at(conf2, log2, "-f", NULL);
 	kill(a, SIGKILL);              /* mid-fetch: the job stays claimed, never acked */
-	cr_assert_neq(wait_exit(a, 5000), -1);
+	cr_assert_neq(test_daemon_wait_exit(a, 5000), -1);
 
 	for (i = 0; i < 6; i++) {
 		snprintf(id, sizeof(id), "s%zu:sku:W-p%zu.html", i, i);
-		cr_assert_eq(wait_history(&fx, id, 1, 40000), 1, "%s never recorded after the kill", id);
+		cr_assert_eq(test_daemon_wait_history(&fx, id, 1, 40000), 1, "%s never recorded after the kill", id);
 	}
 	for (waited = 0; waited < 10000 && raw_int(rc, "XLEN pw:jobs", NULL) != 0; waited += 100)
-		sleep_ms(100);
+		test_sleep_ms(100);
 	cr_assert_eq(raw_int(rc, "XLEN pw:jobs", NULL), 0, "jobs left in the stream");
 	cr_assert_eq(jobs_held_by(rc, a), 0, "the dead daemon still holds a job");
 	redisFree(rc);
 
 	kill(b, SIGTERM);
-	status = wait_exit(b, 10000);
+	status = test_daemon_wait_exit(b, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "second daemon: %d", status);
 	log = read_file(log2, 1 << 20, NULL);
 	cr_assert_not_null(log);
 	cr_assert_not_null(strstr(log, "took over job"), "no reclaim in the log: %s", log);
 	free(log);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 Test(daemon, a_job_is_acked_only_after_its_observations_are_stored, .timeout = 60)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *paths[] = { "a.html" };
 	redisContext *rc;
 	redisReply *r;
@@ -685,22 +478,22 @@ Test(daemon, a_job_is_acked_only_after_its_observations_are_stored, .timeout = 6
 	int status, waited;
 	bool refused = false;
 
-	fixture_setup(&fx);
-	write_product(&fx, "a.html", "9.99", "USD", "InStock");
+	test_daemon_setup(&fx);
+	test_daemon_write_product(&fx, "a.html", "9.99", "USD", "InStock");
 	write_config_at(&fx, fx.conf, "state", paths, 1, "1h", "timeout = 2s\njob-timeout = 2s\n");
 	rc = raw_connect(&fx);
 	make_due(rc, 1);
 	/* Another program's key where the listing goes: Redis refuses the record (WRONGTYPE). */
 	r = redisCommand(rc, "SET pw:listing:s0:sku:W-a.html not-a-hash");
 	freeReplyObject(r);
-	pid = spawn_daemon_at(fx.conf, fx.log);
+	pid = test_daemon_spawn_at(fx.conf, fx.log, "-f", NULL);
 
 	for (waited = 0; waited < 15000 && !refused; waited += 100) {
 		r = redisCommand(rc, "HGET pw:source:s0 last_error");
 		refused = r != NULL && r->type == REDIS_REPLY_STRING && strstr(r->str, "WRONGTYPE") != NULL;
 		freeReplyObject(r);
 		if (!refused)
-			sleep_ms(100);
+			test_sleep_ms(100);
 	}
 	cr_assert(refused, "the refused record was not reported in pw:source:s0");
 	/* Not stored, so not acked: the job is still pending. */
@@ -713,22 +506,22 @@ Test(daemon, a_job_is_acked_only_after_its_observations_are_stored, .timeout = 6
 	/* Once the key is fixed, the lease runs out, the job is crawled again and stored, then acked. */
 	r = redisCommand(rc, "DEL pw:listing:s0:sku:W-a.html");
 	freeReplyObject(r);
-	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 1, 20000), 1, "not recorded after the fix");
+	cr_assert_eq(test_daemon_wait_history(&fx, "s0:sku:W-a.html", 1, 20000), 1, "not recorded after the fix");
 	for (waited = 0; waited < 10000 && raw_int(rc, "XLEN pw:jobs", NULL) != 0; waited += 100)
-		sleep_ms(100);
+		test_sleep_ms(100);
 	cr_assert_eq(raw_int(rc, "XLEN pw:jobs", NULL), 0);
 	cr_assert_eq(raw_int(rc, "HGET pw:source:s0 error_streak", NULL), 0);
 	redisFree(rc);
 
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, 10000);
+	status = test_daemon_wait_exit(pid, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 Test(daemon, an_interrupted_job_is_handed_back_at_once, .timeout = 60)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	char conf2[320], log2[320];
 	redisContext *rc;
 	redisReply *r;
@@ -736,12 +529,12 @@ Test(daemon, an_interrupted_job_is_handed_back_at_once, .timeout = 60)
 	pid_t a, b;
 	int status, waited, i;
 
-	fixture_setup(&fx);
+	test_daemon_setup(&fx);
 	for (i = 0; i < 3; i++) {
 		char name[16];
 
 		snprintf(name, sizeof(name), "p%d.html", i);
-		write_product(&fx, name, "6.00", "EUR", "InStock");
+		test_daemon_write_product(&fx, name, "6.00", "EUR", "InStock");
 	}
 	/* One source, three slow pages, and a lease far longer than the test: only a hand-back can save it. */
 	snprintf(conf2, sizeof(conf2), "%s/second.conf", fx.dir);
@@ -758,12 +551,12 @@ Test(daemon, an_interrupted_job_is_handed_back_at_once, .timeout = 60)
 	snprintf(log2, sizeof(log2), "%s/second.log", fx.dir);
 	rc = raw_connect(&fx);
 	make_due(rc, 1);
-	a = spawn_daemon_at(fx.conf, fx.log);
+	a = test_daemon_spawn_at(fx.conf, fx.log, "-f", NULL);
 	for (waited = 0; waited < 15000 && jobs_held_by(rc, a) == 0; waited += 20)
-		sleep_ms(20);
+		test_sleep_ms(20);
 	cr_assert_gt(jobs_held_by(rc, a), 0, "the daemon never claimed the job");
 	kill(a, SIGTERM);              /* during the first page: the other two are not crawled */
-	status = wait_exit(a, 10000);
+	status = test_daemon_wait_exit(a, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
 
 	/* Back in the stream, held by nobody. */
@@ -773,74 +566,74 @@ Test(daemon, an_interrupted_job_is_handed_back_at_once, .timeout = 60)
 	freeReplyObject(r);
 	cr_assert_eq(raw_int(rc, "XLEN pw:jobs", NULL), 1, "the job was not handed back");
 
-	b = spawn_daemon_at(conf2, log2);
-	cr_assert_eq(wait_history(&fx, "s0:sku:W-p2.html", 1, 20000), 1, "the handed-back job was not run");
+	b = test_daemon_spawn_at(conf2, log2, "-f", NULL);
+	cr_assert_eq(test_daemon_wait_history(&fx, "s0:sku:W-p2.html", 1, 20000), 1, "the handed-back job was not run");
 	redisFree(rc);
 	kill(b, SIGTERM);
-	status = wait_exit(b, 10000);
+	status = test_daemon_wait_exit(b, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 Test(daemon, a_source_removed_on_reload_leaves_the_schedule, .timeout = 60)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *two[] = { "a.html", "b.html" };
 	redisContext *rc;
 	pid_t pid;
 	int status, waited;
 
-	fixture_setup(&fx);
-	write_product(&fx, "a.html", "1.00", "USD", "InStock");
-	write_product(&fx, "b.html", "2.00", "USD", "InStock");
-	write_config(&fx, fx.redis.url, two, 2, NULL);
-	pid = spawn_daemon(&fx, "-f", NULL);
-	cr_assert_eq(wait_history(&fx, "s1:sku:W-b.html", 1, 10000), 1);
+	test_daemon_setup(&fx);
+	test_daemon_write_product(&fx, "a.html", "1.00", "USD", "InStock");
+	test_daemon_write_product(&fx, "b.html", "2.00", "USD", "InStock");
+	test_daemon_write_config(&fx, fx.redis.url, two, 2, NULL);
+	pid = test_daemon_spawn(&fx, "-f", NULL);
+	cr_assert_eq(test_daemon_wait_history(&fx, "s1:sku:W-b.html", 1, 10000), 1);
 	rc = raw_connect(&fx);
 	cr_assert_geq(raw_int(rc, "ZSCORE pw:due s1", NULL), 1);
 
-	write_config(&fx, fx.redis.url, two, 1, NULL);
+	test_daemon_write_config(&fx, fx.redis.url, two, 1, NULL);
 	kill(pid, SIGHUP);
 	for (waited = 0; waited < 10000 && raw_int(rc, "ZSCORE pw:due s1", NULL) != -1; waited += 100)
-		sleep_ms(100);
+		test_sleep_ms(100);
 	cr_assert_eq(raw_int(rc, "ZSCORE pw:due s1", NULL), -1, "removed source still scheduled");
 	cr_assert_geq(raw_int(rc, "ZSCORE pw:due s0", NULL), 1, "kept source lost its schedule");
 	redisFree(rc);
 
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, 10000);
+	status = test_daemon_wait_exit(pid, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }
 
 /* A price drop recorded by the daemon raises an alert and its notifier thread delivers it. */
 Test(daemon, price_drop_raises_and_delivers_an_alert, .timeout = 60)
 {
-	struct fixture fx;
+	struct test_daemon fx;
 	const char *paths[] = { "a.html" };
 	char *log = NULL;
 	pid_t pid;
 	int status, waited;
 
-	fixture_setup(&fx);
-	write_product(&fx, "a.html", "10.00", "USD", "InStock");
-	write_config(&fx, fx.redis.url, paths, 1,
+	test_daemon_setup(&fx);
+	test_daemon_write_product(&fx, "a.html", "10.00", "USD", "InStock");
+	test_daemon_write_config(&fx, fx.redis.url, paths, 1,
 	    "[notifier \"log1\"]\ntype = log\n\n"
 	    "[rule \"big-drop\"]\nkind = drop\npercent = 10\ncooldown = 0s\nnotify = log1\n");
-	pid = spawn_daemon(&fx, "-f", NULL);
-	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 1, 10000), 1);
+	pid = test_daemon_spawn(&fx, "-f", NULL);
+	cr_assert_eq(test_daemon_wait_history(&fx, "s0:sku:W-a.html", 1, 10000), 1);
 
 	/* 4 % down: below the rule's 10 %, no alert. Then 20 % down: one alert. */
-	write_product(&fx, "a.html", "9.60", "USD", "InStock");
-	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 2, 10000), 2);
-	write_product(&fx, "a.html", "7.68", "USD", "InStock");
-	cr_assert_eq(wait_history(&fx, "s0:sku:W-a.html", 3, 10000), 3);
+	test_daemon_write_product(&fx, "a.html", "9.60", "USD", "InStock");
+	cr_assert_eq(test_daemon_wait_history(&fx, "s0:sku:W-a.html", 2, 10000), 2);
+	test_daemon_write_product(&fx, "a.html", "7.68", "USD", "InStock");
+	cr_assert_eq(test_daemon_wait_history(&fx, "s0:sku:W-a.html", 3, 10000), 3);
 	for (waited = 0; waited < 10000; waited += 100) {
 		free(log);
-		log = slurp_log(&fx);
+		log = test_daemon_log(&fx);
 		if (strstr(log, "[log1] rule big-drop") != NULL)
 			break;
-		sleep_ms(100);
+		test_sleep_ms(100);
 	}
 	cr_assert_not_null(strstr(log, "[log1] rule big-drop"), "alert not delivered: %s", log);
 	cr_assert_not_null(strstr(log, "9.60"), "old price missing from the alert: %s", log);
@@ -850,11 +643,11 @@ Test(daemon, price_drop_raises_and_delivers_an_alert, .timeout = 60)
 	    "alert delivered twice: %s", log);
 
 	kill(pid, SIGTERM);
-	status = wait_exit(pid, 10000);
+	status = test_daemon_wait_exit(pid, 10000);
 	cr_assert(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exit status %d", status);
 	free(log);
-	log = slurp_log(&fx);
+	log = test_daemon_log(&fx);
 	cr_assert_not_null(strstr(log, "1 alerts acknowledged"), "%s", log);
 	free(log);
-	fixture_teardown(&fx);
+	test_daemon_teardown(&fx);
 }

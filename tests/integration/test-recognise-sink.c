@@ -1,4 +1,4 @@
-/* test-recognise-sink.c: the daemon's recognition worker through its image sink: URL dedupe, counts, empty catalogue. */
+/* test-recognise-sink.c: the recognition worker through its image sink: dedupe, URL expiry, counts, no-image listings. */
 #include "config.h"
 
 #include <criterion/criterion.h>
@@ -7,6 +7,7 @@
 #include "common/config.h"
 #include "common/log.h"
 #include "daemon/recognise.h"
+#include "match/catalog.h"
 #include "test-recognise-util.h"
 
 static struct rt t;
@@ -185,4 +186,77 @@ Test(recognise_sink, off_when_disabled)
 	cr_assert_null(recognise_start(&o));
 	recognise_stop(NULL, 0);
 	recognise_reload(NULL);
+}
+
+/* A listing without an image is still matched, by its GTIN, with no inference. */
+Test(recognise_sink, a_listing_without_image_matches_by_gtin)
+{
+	struct observation obs = {
+		.source = "shop", .url = "https://shop.example/q", .title = "Becher Angebot", .gtin = "4006381333931",
+		.extractor = "jsonld", .price = { 299, "EUR" }, .availability = AVAIL_IN_STOCK,
+		.observed_ms = 1764000000000LL, .listing_id = "shop:sku:3",
+	};
+	struct recognise *r;
+	const struct crawler_image_sink *sink;
+	struct recognise_stats s;
+
+	rt_copy(rt_photo("coffee.jpg"), rt_path(&t, "coffee.jpg"));
+	rt_copy(rt_photo("rocket.jpg"), rt_path(&t, "rocket.jpg"));
+	rt_write(rt_path(&t, "cat.csv"),
+	    "sku,title,image,gtin\n"
+	    "COF,Espresso cup white porcelain,coffee.jpg,4006381333931\n"
+	    "ROC,Rocket launch print,rocket.jpg,\n");
+	rt_expect(&t, 0, "imported 2 row(s)", "catalog", "import", rt_path(&t, "cat.csv"), NULL);
+	cr_assert_eq(store_record(t.st, &obs, NULL), STORE_OK);
+	r = start();
+	sink = recognise_sink(r);
+	cr_assert_not_null(sink->match_no_image);
+	sink->match_no_image(sink->arg, "shop", "shop:sku:3");
+	/* Neither an identifier nor an image: nothing proposes a candidate, so no match. */
+	sink->match_no_image(sink->arg, "shop", "shop:sku:1");
+	WAIT_FOR(r, matches, 1);
+	WAIT_FOR(r, no_match, 1);
+	recognise_stats_get(r, &s);
+	cr_assert_eq(s.images_offered, 0);
+	cr_assert_eq(s.inferences, 0);
+	cr_assert_eq(s.errors, 0);
+	recognise_stop(r, 60000);
+	rt_hash_is(&t, "pw:listing:shop:sku:3", "match_sku", "COF");
+	rt_hash_is(&t, "pw:listing:shop:sku:3", "match_reasons", "gtin");
+	rt_hash_is(&t, "pw:listing:shop:sku:1", "match_sku", "");
+}
+
+/* pw:img expires (CATALOG_IMG_TTL_S): then the URL is fetched again, so a new picture behind it is seen. */
+Test(recognise_sink, an_image_url_is_fetched_again_after_its_ttl)
+{
+	const char *url = "http://shop.example/tasse.webp";
+	struct recognise *r;
+	const struct crawler_image_sink *sink;
+	char hex[65], key[80];
+	bool wanted = false;
+
+	rt_catalogue(&t);
+	r = start();
+	sink = recognise_sink(r);
+	cr_assert(sink->want(sink->arg, "shop", "shop:sku:1", url));
+	deliver_file(sink, "shop:sku:1", url, rt_path(&t, "tasse.webp"));
+	WAIT_FOR(r, matches, 1);
+	catalog_sha256_hex(url, strlen(url), hex);
+	cr_assert(pw_snprintf(key, sizeof key, "pw:img:%s", hex));
+	{
+		const char *ttl[] = { "TTL", key }, *expire[] = { "PEXPIRE", key, "1" };
+		size_t left = rt_count(&t, 2, ttl);
+
+		cr_assert(left > CATALOG_IMG_TTL_S - 60 && left <= CATALOG_IMG_TTL_S, "TTL %zu", left);
+		cr_assert(!sink->want(sink->arg, "shop", "shop:sku:1", url), "fetched again before it expired");
+		cr_assert_eq(rt_count(&t, 3, expire), 1);
+	}
+	/* Expired: the next look finds no descriptor and forgets the URL; a later crawl fetches it. */
+	for (int i = 0; i < 1200 && !wanted; i++) {
+		wanted = sink->want(sink->arg, "shop", "shop:sku:1", url);
+		if (!wanted)
+			sleep_ms(50);
+	}
+	cr_assert(wanted, "the URL was not fetched again after pw:img expired");
+	recognise_stop(r, 60000);
 }

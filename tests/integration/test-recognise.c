@@ -1,4 +1,4 @@
-/* test-recognise.c: pricewatchd --once on a fixture shop: a listing matched by image alone; hostile images counted. */
+/* test-recognise.c: pricewatchd --once on a fixture shop: matches by image alone and by GTIN alone; bad images. */
 #include "config.h"
 
 #include <criterion/criterion.h>
@@ -6,25 +6,32 @@
 
 #include "harness/httpd.h"
 #include "harness/run.h"
+#include "match/fuse.h"
 #include "test-recognise-util.h"
+
+#define NO_IMAGE_GTIN "4006381333931"   /* our cup's GTIN, on a shop page without an image */
 
 static struct rt t;
 static struct test_httpd shop;
 static char docroot[400];
 
-/* A product page with JSON-LD: name, sku, price and an image URL on the fixture server. */
+/* A product page with JSON-LD: name, sku, price and an image URL on the fixture server, or (image NULL) a
+ * GTIN-13 and no image. */
 static void
 write_page(const char *name, const char *title, const char *sku, const char *price, const char *image)
 {
-	char path[600], *html;
+	char path[600], *html, *extra;
 
 	cr_assert(pw_snprintf(path, sizeof path, "%s/%s", docroot, name));
+	extra = image != NULL ? xasprintf("\"image\":\"%s/img/%s\"", shop.base_url, image)
+	                      : xstrdup("\"gtin13\":\"" NO_IMAGE_GTIN "\"");
 	html = xasprintf("<html><head><title>%s</title><script type=\"application/ld+json\">"
 	    "{\"@context\":\"https://schema.org\",\"@type\":\"Product\",\"name\":\"%s\",\"sku\":\"%s\","
-	    "\"image\":\"%s/img/%s\",\"offers\":{\"@type\":\"Offer\",\"price\":\"%s\",\"priceCurrency\":\"EUR\","
+	    "%s,\"offers\":{\"@type\":\"Offer\",\"price\":\"%s\",\"priceCurrency\":\"EUR\","
 	    "\"availability\":\"https://schema.org/InStock\"}}</script></head><body><h1>%s</h1></body></html>",
-	    title, title, sku, shop.base_url, image, price, title);
+	    title, title, sku, extra, price, title);
 	rt_write(path, html);
+	free(extra);
 	free(html);
 }
 
@@ -32,7 +39,8 @@ write_page(const char *name, const char *title, const char *sku, const char *pri
 static void
 write_conf(const char *match_keys)
 {
-	static const char *const pages[] = { "cup.html", "poster.html", "broken.html", "bomb.html", "mug.html" };
+	static const char *const pages[] = { "cup.html", "poster.html", "broken.html", "bomb.html", "mug.html",
+		"saucer.html" };
 	char conf[4096];
 	size_t n = 0;
 
@@ -98,10 +106,16 @@ setup(void)
 	write_page("poster.html", "Weltraum Plakat", "P-7", "5.00", "astronaut.jpg");
 	write_page("broken.html", "Kaputt", "B-1", "1.00", "broken.jpg");
 	write_page("bomb.html", "Bombe", "B-2", "1.00", "bomb.png");
+	/* No image at all, but our cup's GTIN: matched by the identifier alone. */
+	write_page("saucer.html", "Untertasse Set", "G-1", "3.00", NULL);
 
-	write_conf("threshold = 0.60\n");
-	/* The catalogue, from the original photographs. */
+	/* The default [match] threshold: the cup must reach it by image alone. */
+	write_conf("");
+	/* The catalogue, from the original photographs; our cup gets its GTIN in a second import. */
 	rt_catalogue(&t);
+	rt_write(rt_path(&t, "gtin.csv"), "sku,title,image,gtin\n"
+	    "COF,Espresso cup white porcelain,coffee.jpg," NO_IMAGE_GTIN "\n");
+	rt_expect(&t, 0, "imported 1 row(s)", "catalog", "import", rt_path(&t, "gtin.csv"), NULL);
 }
 
 static void
@@ -139,7 +153,7 @@ Test(recognise, matched_by_image_alone)
 	cr_assert_not_null(strstr(v, "title=0.00"), "%s", v);
 	free(v);
 	v = rt_hget(&t, "pw:listing:s0:sku:T-100", "match_score");
-	cr_assert_geq(strtod(v, NULL), 0.6, "%s", v);
+	cr_assert_geq(strtod(v, NULL), FUSE_THRESHOLD - 0.0005, "%s", v);
 	cr_log_info("the shop's cup scored %s", v);
 	free(v);
 	ms = rt_hget(&t, "pw:listing:s0:sku:T-100", "match_ms");
@@ -148,10 +162,13 @@ Test(recognise, matched_by_image_alone)
 	/* A product we do not sell is not matched; hostile images are refused and counted, nothing crashes. */
 	rt_hash_is(&t, "pw:listing:s1:sku:P-7", "match_sku", "");
 	rt_hash_is(&t, "pw:listing:s4:sku:T-200", "match_sku", "COF");
+	/* The listing without an image: matched by GTIN, no image fetched for it. */
+	rt_hash_is(&t, "pw:listing:s5:sku:G-1", "match_sku", "COF");
+	rt_hash_is(&t, "pw:listing:s5:sku:G-1", "match_reasons", "gtin");
 	cr_assert_not_null(strstr(r.err, "5 images fetched (0 failed), 2 embedded, 1 from the cache, "
 	    "0 known by URL (not fetched again), 2 rejected, "
-	    "2 matches (2 new), 1 without a match, 4 alerts"), "%s", r.err);
-	cr_assert_eq(rt_xlen(&t, "pw:alerts"), 4);
+	    "3 matches (3 new), 1 without a match, 6 alerts"), "%s", r.err);
+	cr_assert_eq(rt_xlen(&t, "pw:alerts"), 6);
 	cr_assert_not_null(strstr(r.err, "broken.jpg"), "%s", r.err);
 	cr_assert_not_null(strstr(r.err, "bomb.png"), "%s", r.err);
 	/* Two distinct shop images embedded, three URLs remembered; three catalogue images. */
@@ -162,9 +179,9 @@ Test(recognise, matched_by_image_alone)
 	/* Again: the images embedded before are not fetched (pw:img), the match is not new and keeps its time. */
 	run_once(&r);
 	cr_assert_not_null(strstr(r.err, "2 images fetched (0 failed), 0 embedded, 0 from the cache, "
-	    "3 known by URL (not fetched again), 2 rejected, 2 matches (0 new), 1 without a match, 0 alerts"),
+	    "3 known by URL (not fetched again), 2 rejected, 3 matches (0 new), 1 without a match, 0 alerts"),
 	    "%s", r.err);
-	cr_assert_eq(rt_xlen(&t, "pw:alerts"), 4);
+	cr_assert_eq(rt_xlen(&t, "pw:alerts"), 6);
 	cr_assert_eq(rt_keys(&t, "pw:emb:*"), 5);
 	rt_hash_is(&t, "pw:listing:s0:sku:T-100", "match_ms", ms);
 	free(ms);
@@ -183,3 +200,33 @@ Test(recognise, off_when_disabled)
 	cr_assert_eq(rt_keys(&t, "pw:img:*"), 0);
 	test_run_free(&r);
 }
+
+#ifdef HAVE_OPENCL
+/*
+ * The daemon runs recognition on the OpenCL backend (PoCL in CI): the plugin
+ * from this build, named in [inference], embeds the shop's images and the cup
+ * is matched as on the CPU (the catalogue itself was embedded on the CPU by the
+ * CLI, so this also shows the two backends' embeddings agree).
+ */
+Test(recognise, daemon_runs_the_model_on_opencl)
+{
+	struct test_run r;
+	char keys[700], *v;
+
+	cr_assert(pw_snprintf(keys, sizeof keys, "\n[inference]\nbackend = opencl\nplugin-dir = %s/src/backends/opencl\n",
+	    getenv("PW_TOP_BUILDDIR")));
+	write_conf(keys);
+	run_once(&r);
+	if (strstr(r.err, "no OpenCL platform") != NULL) {
+		test_run_free(&r);
+		cr_skip_test("no OpenCL platform on this machine");
+	}
+	cr_assert_not_null(strstr(r.err, "on backend opencl"), "%s", r.err);
+	cr_assert_null(strstr(r.err, "dropped for this session"), "a backend was dropped:\n%s", r.err);
+	v = rt_hget(&t, "pw:listing:s0:sku:T-100", "match_sku");
+	cr_assert_str_eq(v, "COF", "no match on OpenCL; daemon said:\n%s", r.err);
+	free(v);
+	rt_hash_is(&t, "pw:listing:s1:sku:P-7", "match_sku", "");
+	test_run_free(&r);
+}
+#endif

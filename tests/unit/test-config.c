@@ -416,7 +416,7 @@ Test(config, crawl_source_match_and_notifier_extensions)
 	    "item-xpath = //li[@class='product']\nprice-xpath = .//span[@class='price']\n"
 	    "[notifier \"slack\"]\ntype = webhook\nurl = https://hooks.example/x\nformat = slack\n"
 	    "[notifier \"mail\"]\ntype = email\nurl = smtp://127.0.0.1:2525\nto = a@b.example\n"
-	    "from = pw@shop.example\ndigest = 15m\ntimeout = 3s\n");
+	    "from = pw@shop.example\ndigest = 15m\ntimeout = 3s\nca-file = /dev/null\n");
 	struct config cfg;
 	char err[1024];
 	const struct config_source *s;
@@ -459,6 +459,8 @@ Test(config, crawl_source_match_and_notifier_extensions)
 	cr_expect_str_eq(cfg.notifiers[1].from, "pw@shop.example");
 	cr_expect_eq(cfg.notifiers[1].digest_ms, 15 * 60 * 1000);
 	cr_expect_eq(cfg.notifiers[1].timeout_ms, 3000);
+	cr_expect_str_eq(cfg.notifiers[1].ca_file, "/dev/null");
+	cr_expect_null(cfg.notifiers[0].ca_file);
 	config_free(&cfg);
 	unlink(path);
 	free(path);
@@ -470,4 +472,5 @@ Test(config, crawl_source_match_and_notifier_extensions)
 	expect_error("[source \"s\"]\nurl = https://s.example/\nprice-xpath =\n", 3, "XPath");
 	expect_error("[match]\nthreshold = 1.5\n", 2, "'1.5'");
 	expect_error("[notifier \"n\"]\nformat = mattermost\n", 2, "'mattermost'");
+	expect_error("[notifier \"n\"]\nca-file = /nonexistent/ca.pem\n", 2, "/nonexistent/ca.pem");
 }

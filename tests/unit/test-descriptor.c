@@ -617,3 +617,54 @@ Test(centernet, default_model_prefers_centernet)
 	    "%s", descriptor_model_id(m));
 	descriptor_model_free(m);
 }
+
+/* ---- the inference backend: [inference] backend, plugin-dir and the state directory reach the session ---- */
+
+/* The build's src/infer ($PW_TOP_BUILDDIR, set by make check), where the reference plugin is built. */
+static void
+build_plugin_dir(char *buf, size_t len)
+{
+	const char *top = getenv("PW_TOP_BUILDDIR");
+	char so[1100];
+
+	cr_assert_lt(snprintf(buf, len, "%s/src/infer", top != NULL ? top : "."), (int)len);
+	cr_assert_lt(snprintf(so, sizeof(so), "%s/pw-backend-reference.so", buf), (int)sizeof(so));
+	cr_assert_eq(access(so, R_OK), 0, "%s: %s (make src/infer/pw-backend-reference.so)", so, strerror(errno));
+}
+
+Test(descriptor, backend_choice_reaches_the_session)
+{
+	char path[1024], dir[1024], cache[] = "/tmp/pw-desc-cache-XXXXXX", choice[1100], err[512] = "";
+	struct descriptor_model_opts o = { .threads = 1, .model_path = path, .backend = "reference", .plugin_dir = dir };
+	struct descriptor_model *ref;
+	struct enc e = read_photo("coffee");
+	struct descriptor a, b;
+
+	src_path(path, sizeof(path), NSFWJS);
+	build_plugin_dir(dir, sizeof(dir));
+	cr_assert_not_null(mkdtemp(cache));
+	/* A named plugin from the configured directory runs the model, with the CPU's signals. */
+	cr_assert(descriptor_model_open(&ref, &o, err, sizeof(err)), "%s", err);
+	cr_assert_str_eq(descriptor_model_backend(ref), "reference");
+	if (getenv("PW_BACKEND_DIR") == NULL)
+		cr_assert_str_eq(descriptor_model_backend(model), "cpu", "no plugin found: the CPU");
+	compute_ok(&e, "coffee", &a);
+	cr_assert(descriptor_compute(ref, e.data, e.len, "coffee", &b, err, sizeof(err)), "%s", err);
+	cr_assert_str_eq(descriptor_model_id(ref), descriptor_model_id(model), "the backend is not part of the id");
+	cr_assert_gt(cosine(&a, &b), 0.9999f);
+	cr_assert_eq(a.phash, b.phash);
+	descriptor_free(&a);
+	descriptor_free(&b);
+	descriptor_model_free(ref);
+
+	/* "auto" (the default) measures the plugins found and caches the choice in the state directory. */
+	o.backend = NULL;
+	o.cache_dir = cache;
+	cr_assert(descriptor_model_open(&ref, &o, err, sizeof(err)), "%s", err);
+	cr_assert_lt(snprintf(choice, sizeof(choice), "%s/backend-choice", cache), (int)sizeof(choice));
+	cr_assert_eq(access(choice, R_OK), 0, "%s: %s", choice, strerror(errno));
+	descriptor_model_free(ref);
+	unlink(choice);
+	rmdir(cache);
+	free(e.data);
+}
