@@ -12,3 +12,5 @@ tests_harness_libpwtest_a_SOURCES += \
 	tests/harness/daemon.c tests/harness/daemon.h \
 	tests/harness/hook.c tests/harness/hook.h
 tests_harness_libpwtest_a_CFLAGS += $(CRYPTO_CFLAGS)
+# A header-only JSON helper for the tests that read a command's --json output (helper "cleanup-tests").
+tests_harness_libpwtest_a_SOURCES += tests/harness/json.h

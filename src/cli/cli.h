@@ -165,6 +165,8 @@ struct json_object *out_json_history_point(const struct history_point *p);
  * error. Returns -1 when parsing goes on, else the exit code to return.
  */
 int cli_common_option(struct cli_ctx *ctx, const struct cmd_entry *entry, int c, char **argv);
+/* A new JSON string of s made valid UTF-8 (out_utf8_fix), or NULL (JSON null) when s is NULL. */
+struct json_object *out_json_str(const char *s);
 /* Adds member key: s made valid UTF-8 (out_utf8_fix), or null when s is NULL or empty. */
 void out_json_add_str(struct json_object *o, const char *key, const char *s);
 /* Writes obj pretty-printed plus a newline and releases it. */
@@ -192,6 +194,19 @@ struct cli_infer_timing {
 char *cli_infer_default_model(void);
 /* Parses a whole decimal integer in [min, max]. */
 bool cli_infer_parse_count(const char *text, int64_t min, int64_t max, int *out);
+/* --model, --backend and --threads, which infer, embed and bench share. */
+struct cli_engine_args {
+	const char *model;         /* -m FILE, or NULL: the command's default */
+	const char *backend;       /* -b NAME, or NULL: the engine's default */
+	int threads;               /* -t N, or 0: what OpenMP picks */
+};
+/*
+ * The tail of a getopt switch for a command that runs a model: 'm', 'b' and 't'
+ * fill *args, anything else goes to cli_common_option. Returns -1 when parsing
+ * goes on, else the exit code to return.
+ */
+int cli_engine_option(struct cli_ctx *ctx, const struct cmd_entry *entry, int c, char **argv,
+    struct cli_engine_args *args);
 /* The thread count to report: threads, or what OpenMP uses when it is 0. */
 int cli_infer_threads_shown(int threads);
 /* Warm-up runs used when none are asked for: runs / 10, within 1..30. */

@@ -44,13 +44,11 @@ const struct cmd_entry cmd_alerts_entry = {
 	.exec = cmd_alerts_exec,
 };
 
-enum { OPT_JSON = 256 };
-
 static const struct option alerts_options[] = {
 	{ "since", required_argument, NULL, 's' },
 	{ "limit", required_argument, NULL, 'n' },
 	{ "dead", no_argument, NULL, 'd' },
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -94,20 +92,6 @@ entry_ms(const char *id)
 		ms = ms * 10 + (*id - '0');
 	}
 	return ms;
-}
-
-static struct json_object *
-json_str_or_null(const char *s)
-{
-	struct json_object *o;
-	char *fixed;
-
-	if (s == NULL || s[0] == '\0')
-		return NULL;
-	fixed = out_utf8_fix(s);
-	o = json_object_new_string(fixed);
-	free(fixed);
-	return o;
 }
 
 /* A field holding an integer, as a JSON integer; null when empty or not a number. */
@@ -202,13 +186,12 @@ describe_delivery(const redisReply *fv, const redisReply *dh, struct json_object
 		if (arr != NULL) {
 			struct json_object *o = json_object_new_object();
 
-			json_object_object_add(o, "channel", json_str_or_null(ch));
+			out_json_add_str(o, "channel", ch);
 			json_object_object_add(o, "state", json_object_new_string(state));
 			json_object_object_add(o, "attempts", json_int_field(attempts));
 			json_object_object_add(o, "next_ms",
 			    json_int_field(channel_state(dh, ch, name, sizeof name, "next_ms")));
-			json_object_object_add(o, "error",
-			    json_str_or_null(channel_state(dh, ch, name, sizeof name, "error")));
+			out_json_add_str(o, "error", channel_state(dh, ch, name, sizeof name, "error"));
 			json_object_array_add(arr, o);
 		}
 		if (strcmp(state, "retry") == 0 && attempts[0] != '\0')
@@ -317,9 +300,9 @@ print_dead(struct cli_ctx *ctx, const redisReply *r)
 			json_object_object_add(o, "dead_id", json_object_new_string(e->element[0]->str));
 			json_object_object_add(o, "dead_time", json_object_new_string(when));
 			json_object_object_add(o, "dead_ms", json_object_new_int64(dead_ms));
-			json_object_object_add(o, "channel", json_str_or_null(field(fv, "channel")));
+			out_json_add_str(o, "channel", field(fv, "channel"));
 			json_object_object_add(o, "attempts", json_int_field(field(fv, "attempts")));
-			json_object_object_add(o, "error", json_str_or_null(field(fv, "error")));
+			out_json_add_str(o, "error", field(fv, "error"));
 			json_object_object_add(o, "alert", json_alert(e));
 			json_object_array_add(arr, o);
 		} else {
@@ -416,15 +399,10 @@ cmd_alerts_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case 'd':
 			dead = true;
 			break;
-		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_alerts_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_alerts_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_alerts_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (ctx->format == CLI_FORMAT_CSV)

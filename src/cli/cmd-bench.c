@@ -55,8 +55,8 @@ const struct cmd_entry cmd_bench_entry = {
 };
 
 enum {
-	OPT_JSON = 256, OPT_BATCH, OPT_RUNS, OPT_WARMUP, OPT_WATTS, OPT_KWH, OPT_CURRENCY, OPT_HWCOST,
-	OPT_LIFETIME, OPT_PLUGIN_DIR,
+	OPT_BATCH = 256, OPT_RUNS, OPT_WARMUP, OPT_WATTS, OPT_KWH, OPT_CURRENCY, OPT_HWCOST, OPT_LIFETIME,
+	OPT_PLUGIN_DIR,
 };
 
 static const struct option bench_options[] = {
@@ -72,7 +72,7 @@ static const struct option bench_options[] = {
 	{ "hardware-cost", required_argument, NULL, OPT_HWCOST },
 	{ "lifetime-years", required_argument, NULL, OPT_LIFETIME },
 	{ "plugin-dir", required_argument, NULL, OPT_PLUGIN_DIR },
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -331,7 +331,7 @@ bench_all(struct cli_ctx *ctx, const struct bench_setup *b)
 static int
 cmd_bench_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *model_arg = NULL, *backend = NULL;
+	struct cli_engine_args eng = { 0 };
 	struct bench_setup b = { .k = { .watts = 65, .kwh_price = 0.15, .hardware_cost = 0, .lifetime_years = 3,
 		.currency = "USD" }, .batch = 1, .runs = 200, .warmup = -1 };
 	struct costs *k = &b.k;
@@ -343,16 +343,6 @@ cmd_bench_exec(struct cli_ctx *ctx, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:b:t:h", bench_options, NULL)) != -1) {
 		switch (c) {
-		case 'm':
-			model_arg = optarg;
-			break;
-		case 'b':
-			backend = optarg;
-			break;
-		case 't':
-			if (!cli_infer_parse_count(optarg, 1, 1024, &b.threads))
-				return cli_usage_error(ctx, &cmd_bench_entry, "--threads '%s' is not 1..1024", optarg);
-			break;
 		case OPT_BATCH:
 			if (!cli_infer_parse_count(optarg, 1, 4096, &b.batch))
 				return cli_usage_error(ctx, &cmd_bench_entry, "--batch '%s' is not 1..4096", optarg);
@@ -395,15 +385,10 @@ cmd_bench_exec(struct cli_ctx *ctx, int argc, char **argv)
 			/* Read by the engine wherever a plugin is looked up (sessions, --backend all, auto). */
 			setenv("PW_BACKEND_DIR", optarg, 1);
 			break;
-		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_bench_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_bench_entry, c, argv);
+			if ((rc = cli_engine_option(ctx, &cmd_bench_entry, c, argv, &eng)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (optind < argc)
@@ -413,11 +398,12 @@ cmd_bench_exec(struct cli_ctx *ctx, int argc, char **argv)
 	if (b.warmup < 0)
 		b.warmup = cli_infer_default_warmup(b.runs);
 
-	model_path = model_arg != NULL ? xstrdup(model_arg) : cli_infer_default_model();
+	model_path = eng.model != NULL ? xstrdup(eng.model) : cli_infer_default_model();
 	b.path = model_path;
-	if (backend != NULL && strcmp(backend, "all") == 0)
+	b.threads = eng.threads;
+	if (eng.backend != NULL && strcmp(eng.backend, "all") == 0)
 		rc = bench_all(ctx, &b);
-	else if ((rc = bench_one(ctx, &b, backend, &t, label, sizeof(label))) == CLI_EXIT_OK)
+	else if ((rc = bench_one(ctx, &b, eng.backend, &t, label, sizeof(label))) == CLI_EXIT_OK)
 		report(ctx, model_path, label, cli_infer_threads_shown(b.threads), b.batch, &t, k);
 	free(model_path);
 	return rc;

@@ -49,12 +49,12 @@ const struct cmd_entry cmd_catalog_entry = {
 	.exec = cmd_catalog_exec,
 };
 
-enum { OPT_JSON = 256, OPT_CSV, OPT_ALLOW_PRIVATE };
+enum { OPT_ALLOW_PRIVATE = 256 };
 
 static const struct option catalog_options[] = {
 	{ "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
+	{ "csv", no_argument, NULL, CLI_OPT_CSV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -630,20 +630,6 @@ catalog_import(struct cli_ctx *ctx, const char *path, bool allow_private)
 /* ---- list, show, remove -------------------------------------------------------------------------------- */
 
 static struct json_object *
-json_str(const char *s)
-{
-	char *fixed;
-	struct json_object *o;
-
-	if (s == NULL)
-		return NULL;
-	fixed = out_utf8_fix(s);
-	o = json_object_new_string(fixed);
-	free(fixed);
-	return o;
-}
-
-static struct json_object *
 json_product(const struct catalog_product *p)
 {
 	struct json_object *o = json_object_new_object();
@@ -651,17 +637,17 @@ json_product(const struct catalog_product *p)
 
 	out_money(&p->price, price, sizeof(price));
 	out_time(p->added_ms, added, sizeof(added));
-	json_object_object_add(o, "sku", json_str(p->sku));
-	json_object_object_add(o, "title", json_str(p->title));
-	json_object_object_add(o, "brand", json_str(p->brand));
-	json_object_object_add(o, "gtin", json_str(p->gtin));
-	json_object_object_add(o, "mpn", json_str(p->mpn));
-	json_object_object_add(o, "price", price[0] != '\0' ? json_str(price) : NULL);
+	json_object_object_add(o, "sku", out_json_str(p->sku));
+	json_object_object_add(o, "title", out_json_str(p->title));
+	json_object_object_add(o, "brand", out_json_str(p->brand));
+	json_object_object_add(o, "gtin", out_json_str(p->gtin));
+	json_object_object_add(o, "mpn", out_json_str(p->mpn));
+	out_json_add_str(o, "price", price);
 	json_object_object_add(o, "price_minor", p->price.currency[0] != '\0' ?
 	    json_object_new_int64(p->price.minor) : NULL);
-	json_object_object_add(o, "currency", p->price.currency[0] != '\0' ? json_str(p->price.currency) : NULL);
+	out_json_add_str(o, "currency", p->price.currency);
 	json_object_object_add(o, "images", json_object_new_int64(p->n_images));
-	json_object_object_add(o, "added", json_str(added));
+	json_object_object_add(o, "added", out_json_str(added));
 	return o;
 }
 
@@ -731,7 +717,7 @@ catalog_show(struct cli_ctx *ctx, const char *sku)
 		struct json_object *o = json_product(&p), *a = json_object_new_array();
 
 		for (size_t i = 0; i < nimg; i++)
-			json_object_array_add(a, json_str(imgs[i]));
+			json_object_array_add(a, out_json_str(imgs[i]));
 		json_object_object_add(o, "image_sources", a);
 		out_json_print(ctx->out, o);
 	} else {
@@ -767,16 +753,10 @@ cmd_catalog_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_ALLOW_PRIVATE:
 			allow_private = true;
 			break;
-		case OPT_JSON:
-		case OPT_CSV:
-			if (!cli_set_format(ctx, c == OPT_JSON ? CLI_FORMAT_JSON : CLI_FORMAT_CSV))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_catalog_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_catalog_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_catalog_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (optind >= argc)

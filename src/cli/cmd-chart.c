@@ -44,7 +44,7 @@ const struct cmd_entry cmd_chart_entry = {
 	.exec = cmd_chart_exec,
 };
 
-enum { OPT_JSON = 256, OPT_CSV, OPT_FORMAT, OPT_SIZE, OPT_TITLE };
+enum { OPT_FORMAT = 256, OPT_SIZE, OPT_TITLE };
 
 static const struct option chart_options[] = {
 	{ "output", required_argument, NULL, 'o' },
@@ -54,8 +54,8 @@ static const struct option chart_options[] = {
 	{ "format", required_argument, NULL, OPT_FORMAT },
 	{ "size", required_argument, NULL, OPT_SIZE },
 	{ "title", required_argument, NULL, OPT_TITLE },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
+	{ "csv", no_argument, NULL, CLI_OPT_CSV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -275,16 +275,10 @@ print_result(struct cli_ctx *ctx, const struct chart_args *a, const struct chart
 		points += d->npts[i];
 	if (ctx->format == CLI_FORMAT_JSON) {
 		struct json_object *o = json_object_new_object(), *ids = json_object_new_array();
-		char *fixed;
 
-		for (size_t i = 0; i < d->n; i++) {
-			fixed = out_utf8_fix(d->ls[i].id);
-			json_object_array_add(ids, json_object_new_string(fixed));
-			free(fixed);
-		}
-		fixed = out_utf8_fix(a->output);
-		json_object_object_add(o, "file", json_object_new_string(fixed));
-		free(fixed);
+		for (size_t i = 0; i < d->n; i++)
+			json_object_array_add(ids, out_json_str(d->ls[i].id));
+		json_object_object_add(o, "file", out_json_str(a->output));
 		json_object_object_add(o, "format", json_object_new_string(a->fmt == CHART_SVG ? "svg" : "png"));
 		json_object_object_add(o, "listings", ids);
 		json_object_object_add(o, "change_points", json_object_new_int64((int64_t)points));
@@ -338,17 +332,12 @@ cmd_chart_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case OPT_FORMAT: a.format = optarg; break;
 		case OPT_SIZE: a.size = optarg; break;
 		case OPT_TITLE: a.title = optarg; break;
-		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
-				return CLI_EXIT_USAGE;
-			break;
-		case OPT_CSV:
+		case CLI_OPT_CSV:
 			return cli_usage_error(ctx, &cmd_chart_entry, "--csv is not supported here (use --json)");
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_chart_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_chart_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_chart_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (ctx->format == CLI_FORMAT_CSV)

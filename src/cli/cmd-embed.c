@@ -39,14 +39,14 @@ const struct cmd_entry cmd_embed_entry = {
 	.exec = cmd_embed_exec,
 };
 
-enum { OPT_JSON = 256, OPT_OUTPUT };
+enum { OPT_OUTPUT = 256 };
 
 static const struct option embed_options[] = {
 	{ "model", required_argument, NULL, 'm' },
 	{ "backend", required_argument, NULL, 'b' },
 	{ "threads", required_argument, NULL, 't' },
 	{ "output", required_argument, NULL, OPT_OUTPUT },
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -157,40 +157,26 @@ embed_file(struct cli_ctx *ctx, const infer_model *model, infer_session *session
 static int
 cmd_embed_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *model_arg = NULL, *backend = NULL, *output = NULL;
+	struct cli_engine_args eng = { 0 };
+	const char *output = NULL;
 	char *model_path = NULL;
 	infer_model *model = NULL;
 	infer_session *session = NULL;
 	struct json_object *arr = NULL;
 	size_t out_idx = 0, failed = 0;
-	int threads = 0, c, rc;
+	int c, rc;
 
 	optind = 0;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:b:t:h", embed_options, NULL)) != -1) {
 		switch (c) {
-		case 'm':
-			model_arg = optarg;
-			break;
-		case 'b':
-			backend = optarg;
-			break;
-		case 't':
-			if (!cli_infer_parse_count(optarg, 1, 1024, &threads))
-				return cli_usage_error(ctx, &cmd_embed_entry, "--threads '%s' is not 1..1024", optarg);
-			break;
 		case OPT_OUTPUT:
 			output = optarg;
 			break;
-		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_embed_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_embed_entry, c, argv);
+			if ((rc = cli_engine_option(ctx, &cmd_embed_entry, c, argv, &eng)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (optind >= argc)
@@ -198,8 +184,8 @@ cmd_embed_exec(struct cli_ctx *ctx, int argc, char **argv)
 	if (ctx->format == CLI_FORMAT_CSV)
 		return cli_usage_error(ctx, &cmd_embed_entry, "--csv is not supported here (use --json)");
 
-	model_path = model_arg != NULL ? xstrdup(model_arg) : cli_infer_default_model();
-	if ((rc = cli_infer_open(ctx, model_path, backend, threads, &model, &session)) != CLI_EXIT_OK)
+	model_path = eng.model != NULL ? xstrdup(eng.model) : cli_infer_default_model();
+	if ((rc = cli_infer_open(ctx, model_path, eng.backend, eng.threads, &model, &session)) != CLI_EXIT_OK)
 		goto done;
 	rc = CLI_EXIT_ERROR;
 	if (infer_model_input_count(model) != 1) {

@@ -44,13 +44,11 @@ const struct cmd_entry cmd_extract_entry = {
 	.exec = cmd_extract_exec,
 };
 
-enum { OPT_JSON = 256 };
-
 static const struct option extract_options[] = {
 	{ "url", required_argument, NULL, 'u' },
 	{ "source", required_argument, NULL, 's' },
 	{ "currency", required_argument, NULL, 'C' },
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -69,21 +67,6 @@ schema_availability(enum availability a)
 	case AVAIL_UNKNOWN: break;
 	}
 	return NULL;
-}
-
-/* A JSON string of s (invalid UTF-8 repaired), or JSON null for NULL. */
-static struct json_object *
-json_str(const char *s)
-{
-	struct json_object *o;
-	char *fixed;
-
-	if (s == NULL)
-		return NULL;
-	fixed = out_utf8_fix(s);
-	o = json_object_new_string(fixed);
-	free(fixed);
-	return o;
 }
 
 static struct json_object *
@@ -119,24 +102,25 @@ print_json(struct cli_ctx *ctx, const struct extract_result *res, const char *so
 		struct json_object *o = json_object_new_object(), *src = json_object_new_object();
 		const char *avail = schema_availability(r->availability);
 
-		json_object_object_add(o, "title", json_str(r->title));
+		json_object_object_add(o, "title", out_json_str(r->title));
 		json_object_object_add(o, "price", json_money(&r->price));
-		json_object_object_add(o, "currency", r->price.currency[0] ? json_str(r->price.currency) : NULL);
+		out_json_add_str(o, "currency", r->price.currency);
 		json_object_object_add(o, "price_high", json_money(&r->price_high));
 		json_object_object_add(o, "list_price", json_money(&r->list_price));
-		json_object_object_add(o, "availability", json_str(avail));
-		json_object_object_add(o, "sku", json_str(r->sku));
-		json_object_object_add(o, "gtin", json_str(r->gtin));
-		json_object_object_add(o, "mpn", json_str(r->mpn));
-		json_object_object_add(o, "brand", json_str(r->brand));
-		json_object_object_add(o, "image", json_str(r->image_url));
-		json_object_object_add(o, "url", json_str(r->url));
-		json_object_object_add(o, "seller", json_str(r->seller));
-		json_object_object_add(o, "extractor", json_str(r->extractor));
-		json_object_object_add(o, "listing_id", json_str(listing_id(source, r, id, sizeof id)));
+		json_object_object_add(o, "availability", out_json_str(avail));
+		json_object_object_add(o, "sku", out_json_str(r->sku));
+		json_object_object_add(o, "gtin", out_json_str(r->gtin));
+		json_object_object_add(o, "mpn", out_json_str(r->mpn));
+		json_object_object_add(o, "brand", out_json_str(r->brand));
+		json_object_object_add(o, "image", out_json_str(r->image_url));
+		json_object_object_add(o, "url", out_json_str(r->url));
+		json_object_object_add(o, "seller", out_json_str(r->seller));
+		json_object_object_add(o, "extractor", out_json_str(r->extractor));
+		json_object_object_add(o, "listing_id", out_json_str(listing_id(source, r, id, sizeof id)));
 		for (int f = 0; f < EXTRACT_F_COUNT; f++)
 			if (r->source[f] != NULL)
-				json_object_object_add(src, extract_field_name((enum extract_field)f), json_str(r->source[f]));
+				json_object_object_add(src, extract_field_name((enum extract_field)f),
+				    out_json_str(r->source[f]));
 		json_object_object_add(o, "sources", src);
 		json_object_array_add(arr, o);
 	}
@@ -236,15 +220,10 @@ cmd_extract_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case 'C':
 			currency = optarg;
 			break;
-		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_extract_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_extract_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_extract_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (argc - optind < 1)

@@ -35,7 +35,7 @@ const struct cmd_entry cmd_history_entry = {
 	.exec = cmd_history_exec,
 };
 
-enum { OPT_JSON = 256, OPT_CSV, OPT_COLOR };
+enum { OPT_COLOR = 256 };
 
 /* Change points drawn in the sparkline: the most recent ones. */
 #define SPARK_MAX 60
@@ -50,8 +50,8 @@ enum { OPT_JSON = 256, OPT_CSV, OPT_COLOR };
 static const struct option history_options[] = {
 	{ "since", required_argument, NULL, 's' },
 	{ "until", required_argument, NULL, 'u' },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
+	{ "csv", no_argument, NULL, CLI_OPT_CSV },
 	{ "color", optional_argument, NULL, OPT_COLOR },
 	{ "colour", optional_argument, NULL, OPT_COLOR },
 	{ "help", no_argument, NULL, 'h' },
@@ -207,21 +207,15 @@ cmd_history_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case 'u':
 			until_arg = optarg;
 			break;
-		case OPT_JSON:
-		case OPT_CSV:
-			if (!cli_set_format(ctx, c == OPT_JSON ? CLI_FORMAT_JSON : CLI_FORMAT_CSV))
-				return CLI_EXIT_USAGE;
-			break;
 		case OPT_COLOR:
 			if (!out_color_parse(optarg, &color))
 				return cli_usage_error(ctx, &cmd_history_entry,
 				    "--color '%s': use auto, always or never", optarg);
 			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_history_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_history_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_history_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (optind >= argc)

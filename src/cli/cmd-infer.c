@@ -55,7 +55,7 @@ const struct cmd_entry cmd_infer_entry = {
 	.exec = cmd_infer_exec,
 };
 
-enum { OPT_JSON = 256, OPT_BENCH, OPT_WARMUP };
+enum { OPT_BENCH = 256, OPT_WARMUP };
 
 static const struct option infer_options[] = {
 	{ "model", required_argument, NULL, 'm' },
@@ -65,7 +65,7 @@ static const struct option infer_options[] = {
 	{ "output-dir", required_argument, NULL, 'o' },
 	{ "bench", required_argument, NULL, OPT_BENCH },
 	{ "warmup", required_argument, NULL, OPT_WARMUP },
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -95,6 +95,26 @@ cli_infer_parse_count(const char *text, int64_t min, int64_t max, int *out)
 		return false;
 	*out = (int)v;
 	return true;
+}
+
+int
+cli_engine_option(struct cli_ctx *ctx, const struct cmd_entry *entry, int c, char **argv,
+    struct cli_engine_args *args)
+{
+	switch (c) {
+	case 'm':
+		args->model = optarg;
+		return -1;
+	case 'b':
+		args->backend = optarg;
+		return -1;
+	case 't':
+		if (!cli_infer_parse_count(optarg, 1, MAX_THREADS, &args->threads))
+			return cli_usage_error(ctx, entry, "--threads '%s' is not 1..%d", optarg, MAX_THREADS);
+		return -1;
+	default:
+		return cli_common_option(ctx, entry, c, argv);
+	}
 }
 
 int
@@ -454,10 +474,11 @@ load_inputs(struct cli_ctx *ctx, const infer_model *model, struct input_spec *sp
 static int
 cmd_infer_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
-	const char *model_path = NULL, *backend = NULL, *out_dir = NULL;
+	struct cli_engine_args eng = { 0 };
+	const char *out_dir = NULL;
 	struct input_spec specs[MAX_INPUTS];
 	size_t n_specs = 0, n_in = 0, n_out = 0;
-	int threads = 0, bench = 0, warmup = -1, c, rc;
+	int bench = 0, warmup = -1, c, rc;
 	infer_model *model = NULL;
 	infer_session *session = NULL;
 	infer_tensor *inputs = NULL, *outs = NULL;
@@ -470,19 +491,6 @@ cmd_infer_exec(struct cli_ctx *ctx, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":m:b:t:i:o:h", infer_options, NULL)) != -1) {
 		switch (c) {
-		case 'm':
-			model_path = optarg;
-			break;
-		case 'b':
-			backend = optarg;
-			break;
-		case 't':
-			if (!cli_infer_parse_count(optarg, 1, MAX_THREADS, &threads))
-				rc = cli_usage_error(ctx, &cmd_infer_entry, "--threads '%s' is not 1..%d", optarg,
-				    MAX_THREADS);
-			else
-				break;
-			goto done;
 		case 'i': {
 			const char *eq = strchr(optarg, '=');
 
@@ -528,19 +536,10 @@ cmd_infer_exec(struct cli_ctx *ctx, int argc, char **argv)
 				goto done;
 			}
 			break;
-		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON)) {
-				rc = CLI_EXIT_USAGE;
-				goto done;
-			}
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_infer_entry);
-			rc = CLI_EXIT_OK;
-			goto done;
 		default:
-			rc = cli_option_error(ctx, &cmd_infer_entry, c, argv);
-			goto done;
+			if ((rc = cli_engine_option(ctx, &cmd_infer_entry, c, argv, &eng)) >= 0)
+				goto done;
+			break;
 		}
 	}
 	rc = CLI_EXIT_USAGE;
@@ -549,7 +548,7 @@ cmd_infer_exec(struct cli_ctx *ctx, int argc, char **argv)
 		    argv[optind]);
 		goto done;
 	}
-	if (model_path == NULL) {
+	if (eng.model == NULL) {
 		cli_usage_error(ctx, &cmd_infer_entry, "--model FILE is required");
 		goto done;
 	}
@@ -570,7 +569,7 @@ cmd_infer_exec(struct cli_ctx *ctx, int argc, char **argv)
 	if (out_dir == NULL && bench == 0)
 		out_dir = ".";
 
-	if ((rc = cli_infer_open(ctx, model_path, backend, threads, &model, &session)) != CLI_EXIT_OK)
+	if ((rc = cli_infer_open(ctx, eng.model, eng.backend, eng.threads, &model, &session)) != CLI_EXIT_OK)
 		goto done;
 	n_in = infer_model_input_count(model);
 	n_out = infer_model_output_count(model);
@@ -584,7 +583,7 @@ cmd_infer_exec(struct cli_ctx *ctx, int argc, char **argv)
 
 	/* One plain run first: a model that cannot run fails here, before any file or timing. */
 	if (infer_run(session, inputs, n_in, outs, n_out, &err) != 0) {
-		cli_error(ctx, "%s: %s", model_path, err.msg);
+		cli_error(ctx, "%s: %s", eng.model, err.msg);
 		rc = CLI_EXIT_ERROR;
 		goto done;
 	}
@@ -595,7 +594,7 @@ cmd_infer_exec(struct cli_ctx *ctx, int argc, char **argv)
 		struct json_object *arr = json_object_new_array();
 
 		doc = json_object_new_object();
-		json_object_object_add(doc, "model", json_object_new_string(model_path));
+		json_object_object_add(doc, "model", json_object_new_string(eng.model));
 		for (size_t i = 0; i < n_out; i++) {
 			struct json_object *o = json_object_new_object();
 
@@ -626,8 +625,8 @@ cmd_infer_exec(struct cli_ctx *ctx, int argc, char **argv)
 		rc = cli_infer_time(ctx, session, inputs, n_in, n_out, warmup, bench, &t);
 		if (rc != CLI_EXIT_OK)
 			goto done;
-		report_bench(ctx, doc, &t, cli_infer_threads_shown(threads), batch,
-		    backend != NULL ? backend : "cpu");
+		report_bench(ctx, doc, &t, cli_infer_threads_shown(eng.threads), batch,
+		    eng.backend != NULL ? eng.backend : "cpu");
 	}
 	if (doc != NULL) {
 		out_json_print(ctx->out, doc);

@@ -29,12 +29,10 @@ const struct cmd_entry cmd_listings_entry = {
 	.exec = cmd_listings_exec,
 };
 
-enum { OPT_JSON = 256, OPT_CSV };
-
 static const struct option listings_options[] = {
 	{ "source", required_argument, NULL, 's' },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
+	{ "csv", no_argument, NULL, CLI_OPT_CSV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -130,16 +128,10 @@ cmd_listings_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case 's':
 			source = optarg;
 			break;
-		case OPT_JSON:
-		case OPT_CSV:
-			if (!cli_set_format(ctx, c == OPT_JSON ? CLI_FORMAT_JSON : CLI_FORMAT_CSV))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_listings_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_listings_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_listings_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (optind < argc)

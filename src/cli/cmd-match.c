@@ -42,11 +42,11 @@ const struct cmd_entry cmd_match_entry = {
 	.exec = cmd_match_exec,
 };
 
-enum { OPT_JSON = 256, OPT_ALLOW_PRIVATE };
+enum { OPT_ALLOW_PRIVATE = 256 };
 
 static const struct option match_options[] = {
 	{ "top", required_argument, NULL, 'k' },
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
 	{ "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
@@ -67,12 +67,11 @@ print_candidates(struct cli_ctx *ctx, const struct matcher_candidate *c, size_t 
 
 		for (size_t i = 0; i < n; i++) {
 			struct json_object *o = json_object_new_object(), *r = json_object_new_array();
-			char *title = c[i].title != NULL ? out_utf8_fix(c[i].title) : NULL;
 
 			json_object_object_add(o, "sku", json_object_new_string(c[i].sku));
 			json_object_object_add(o, "score", cli_json_fixed(c[i].score, 3));
 			json_object_object_add(o, "match", json_object_new_boolean(c[i].match));
-			json_object_object_add(o, "title", title != NULL ? json_object_new_string(title) : NULL);
+			json_object_object_add(o, "title", out_json_str(c[i].title));
 			for (size_t k = 0; k < c[i].fused.nreasons; k++) {
 				fuse_result one = { .nreasons = 1 };
 				char buf[64];
@@ -83,7 +82,6 @@ print_candidates(struct cli_ctx *ctx, const struct matcher_candidate *c, size_t 
 			}
 			json_object_object_add(o, "reasons", r);
 			json_object_array_add(a, o);
-			free(title);
 		}
 		out_json_print(ctx->out, a);
 		return;
@@ -203,18 +201,13 @@ cmd_match_exec(struct cli_ctx *ctx, int argc, char **argv)
 				return cli_usage_error(ctx, &cmd_match_entry, "--top %s: expected 1 to %d", optarg,
 				    MATCH_MAX_TOP);
 			break;
-		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
-				return CLI_EXIT_USAGE;
-			break;
 		case OPT_ALLOW_PRIVATE:
 			allow_private = true;
 			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_match_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_match_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_match_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (optind >= argc)

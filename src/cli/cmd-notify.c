@@ -41,10 +41,8 @@ const struct cmd_entry cmd_notify_entry = {
 	.exec = cmd_notify_exec,
 };
 
-enum { OPT_JSON = 256 };
-
 static const struct option notify_options[] = {
-	{ "json", no_argument, NULL, OPT_JSON },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -90,15 +88,10 @@ cmd_notify_exec(struct cli_ctx *ctx, int argc, char **argv)
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:h", notify_options, NULL)) != -1) {
 		switch (c) {
-		case OPT_JSON:
-			if (!cli_set_format(ctx, CLI_FORMAT_JSON))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_notify_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_notify_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_notify_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (ctx->format == CLI_FORMAT_CSV)

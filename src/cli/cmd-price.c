@@ -42,13 +42,11 @@ const struct cmd_entry cmd_price_entry = {
 	.exec = cmd_price_exec,
 };
 
-enum { OPT_JSON = 256, OPT_CSV };
-
 static const struct option price_options[] = {
 	{ "currency", required_argument, NULL, 'C' },
 	{ "locale-hint", required_argument, NULL, 'l' },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
+	{ "csv", no_argument, NULL, CLI_OPT_CSV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -134,19 +132,9 @@ price_row_fill(const char *text, const struct price_opts *opts, struct price *p,
 }
 
 static struct json_object *
-json_text(const char *s)
-{
-	char *fixed = out_utf8_fix(s);
-	struct json_object *o = json_object_new_string(fixed);
-
-	free(fixed);
-	return o;
-}
-
-static struct json_object *
 json_opt(const char *s)
 {
-	return s[0] != '\0' ? json_text(s) : NULL;
+	return s[0] != '\0' ? out_json_str(s) : NULL;
 }
 
 static struct json_object *
@@ -154,7 +142,7 @@ json_row(const char *text, const struct price *p, const struct price_row *row)
 {
 	struct json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "text", json_text(text));
+	json_object_object_add(o, "text", out_json_str(text));
 	json_object_object_add(o, "ok", json_object_new_boolean(row->ok));
 	json_object_object_add(o, "amount", row->ok ? json_opt(row->amount) : NULL);
 	json_object_object_add(o, "currency", row->ok ? json_opt(p->currency) : NULL);
@@ -165,7 +153,7 @@ json_row(const char *text, const struct price *p, const struct price_row *row)
 	    row->minor_high[0] ? json_object_new_int64(p->minor_high.minor) : NULL);
 	json_object_object_add(o, "free", json_object_new_boolean(row->ok && p->is_free));
 	json_object_object_add(o, "from", json_object_new_boolean(row->ok && p->is_from));
-	json_object_object_add(o, "error", p->error[0] ? json_text(p->error) : NULL);
+	json_object_object_add(o, "error", p->error[0] ? out_json_str(p->error) : NULL);
 	return o;
 }
 
@@ -179,7 +167,7 @@ cmd_price_exec(struct cli_ctx *ctx, int argc, char **argv)
 	struct json_object *arr = NULL;
 	const char *currency = NULL, *hint = NULL;
 	bool any_rejected = false;
-	int c;
+	int c, rc;
 
 	optind = 0;
 	opterr = 0;
@@ -191,16 +179,10 @@ cmd_price_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case 'l':
 			hint = optarg;
 			break;
-		case OPT_JSON:
-		case OPT_CSV:
-			if (!cli_set_format(ctx, c == OPT_JSON ? CLI_FORMAT_JSON : CLI_FORMAT_CSV))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_price_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_price_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_price_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (argc - optind < 1)

@@ -35,12 +35,10 @@ const struct cmd_entry cmd_robots_entry = {
 	.exec = cmd_robots_exec,
 };
 
-enum { OPT_JSON = 256, OPT_CSV };
-
 static const struct option robots_options[] = {
 	{ "agent", required_argument, NULL, 'a' },
-	{ "json", no_argument, NULL, OPT_JSON },
-	{ "csv", no_argument, NULL, OPT_CSV },
+	{ "json", no_argument, NULL, CLI_OPT_JSON },
+	{ "csv", no_argument, NULL, CLI_OPT_CSV },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -52,22 +50,16 @@ print_json(struct cli_ctx *ctx, const struct robots *r, const char *agent, char 
 	struct json_object *root = json_object_new_object(), *arr = json_object_new_array();
 	struct json_object *maps = json_object_new_array();
 	int64_t delay = robots_crawl_delay_ms(r, agent);
-	char *fixed = out_utf8_fix(agent);
 
-	json_object_object_add(root, "agent", json_object_new_string(fixed));
-	free(fixed);
+	json_object_object_add(root, "agent", out_json_str(agent));
 	json_object_object_add(root, "crawl_delay_ms", delay >= 0 ? json_object_new_int64(delay) : NULL);
-	for (size_t i = 0; i < robots_sitemap_count(r); i++) {
-		fixed = out_utf8_fix(robots_sitemap(r, i));
-		json_object_array_add(maps, json_object_new_string(fixed));
-		free(fixed);
-	}
+	for (size_t i = 0; i < robots_sitemap_count(r); i++)
+		json_object_array_add(maps, out_json_str(robots_sitemap(r, i)));
 	json_object_object_add(root, "sitemaps", maps);
 	for (size_t i = 0; i < n; i++) {
 		struct json_object *o = json_object_new_object();
-		fixed = out_utf8_fix(urls[i]);
-		json_object_object_add(o, "url", json_object_new_string(fixed));
-		free(fixed);
+
+		json_object_object_add(o, "url", out_json_str(urls[i]));
 		json_object_object_add(o, "allowed", json_object_new_boolean(allowed[i]));
 		json_object_array_add(arr, o);
 	}
@@ -93,16 +85,10 @@ cmd_robots_exec(struct cli_ctx *ctx, int argc, char **argv)
 		case 'a':
 			agent = optarg;
 			break;
-		case OPT_JSON:
-		case OPT_CSV:
-			if (!cli_set_format(ctx, c == OPT_JSON ? CLI_FORMAT_JSON : CLI_FORMAT_CSV))
-				return CLI_EXIT_USAGE;
-			break;
-		case 'h':
-			cmd_print_help(ctx->out, &cmd_robots_entry);
-			return CLI_EXIT_OK;
 		default:
-			return cli_option_error(ctx, &cmd_robots_entry, c, argv);
+			if ((rc = cli_common_option(ctx, &cmd_robots_entry, c, argv)) >= 0)
+				return rc;
+			break;
 		}
 	}
 	if (argc - optind < 1)

@@ -58,16 +58,23 @@ static const struct option global_options[] = {
 	{ NULL, 0, NULL, 0 },
 };
 
+/* The one place that writes "pricewatch: MESSAGE\n", for cli_error and cli_usage_error. */
+static void
+cli_verror(struct cli_ctx *ctx, const char *fmt, va_list ap)
+{
+	fputs("pricewatch: ", ctx->err);
+	vfprintf(ctx->err, fmt, ap);
+	fputc('\n', ctx->err);
+}
+
 void
 cli_error(struct cli_ctx *ctx, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("pricewatch: ", ctx->err);
 	va_start(ap, fmt);
-	vfprintf(ctx->err, fmt, ap);
+	cli_verror(ctx, fmt, ap);
 	va_end(ap);
-	fputc('\n', ctx->err);
 }
 
 int
@@ -75,11 +82,9 @@ cli_usage_error(struct cli_ctx *ctx, const struct cmd_entry *entry, const char *
 {
 	va_list ap;
 
-	fputs("pricewatch: ", ctx->err);
 	va_start(ap, fmt);
-	vfprintf(ctx->err, fmt, ap);
+	cli_verror(ctx, fmt, ap);
 	va_end(ap);
-	fputc('\n', ctx->err);
 	if (entry != NULL)
 		fprintf(ctx->err, "usage: pricewatch %s %s\n", entry->name, entry->usage);
 	else

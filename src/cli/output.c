@@ -340,18 +340,24 @@ cli_common_option(struct cli_ctx *ctx, const struct cmd_entry *entry, int c, cha
 	}
 }
 
+struct json_object *
+out_json_str(const char *s)
+{
+	struct json_object *o;
+	char *fixed;
+
+	if (s == NULL)
+		return NULL;
+	fixed = out_utf8_fix(s);
+	o = json_object_new_string(fixed);
+	free(fixed);
+	return o;
+}
+
 void
 out_json_add_str(struct json_object *o, const char *key, const char *s)
 {
-	char *fixed;
-
-	if (s == NULL || s[0] == '\0') {
-		json_object_object_add(o, key, NULL);
-		return;
-	}
-	fixed = out_utf8_fix(s);
-	json_object_object_add(o, key, json_object_new_string(fixed));
-	free(fixed);
+	json_object_object_add(o, key, s != NULL && s[0] != '\0' ? out_json_str(s) : NULL);
 }
 
 /* Adds NAME (ISO text) and NAME_ms (integer), or nulls for a time never set. */

@@ -56,3 +56,6 @@ tests_integration_ops_recognise_test_SOURCES = tests/integration/test-ops-recogn
 tests_integration_ops_recognise_test_CFLAGS = $(PW_RECOGNISE_TEST_CFLAGS) $(CURL_CFLAGS)
 tests_integration_ops_recognise_test_LDADD = $(PW_RECOGNISE_TEST_LIBS) $(CURL_LIBS)
 EXTRA_tests_integration_ops_recognise_test_DEPENDENCIES = pricewatchd$(EXEEXT)
+# Both admin-endpoint tests GET through the shared harness helper (helper "cleanup-tests").
+tests_integration_opsd_test_SOURCES += tests/harness/http-get.c tests/harness/http-get.h
+tests_integration_ops_recognise_test_SOURCES += tests/harness/http-get.c tests/harness/http-get.h

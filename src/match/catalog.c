@@ -75,6 +75,20 @@ product_key(struct store *st, const char *sku, const char *suffix)
 	return xasprintf("%sproduct:%s%s", store_prefix(st), sku, suffix);
 }
 
+/* "<prefix>products", the zset of SKUs; caller frees. */
+static char *
+products_key(struct store *st)
+{
+	return xasprintf("%sproducts", store_prefix(st));
+}
+
+/* "<prefix>catalog:version", bumped on every change so matchers reload; caller frees. */
+static char *
+version_key(struct store *st)
+{
+	return xasprintf("%scatalog:version", store_prefix(st));
+}
+
 static enum store_status
 check_reply(struct store *st, redisReply *r, int type, const char *what)
 {
@@ -125,8 +139,8 @@ catalog_put(struct store *st, const struct catalog_product *p)
 		(void)pw_snprintf(price, sizeof(price), "%" PRId64, p->price.minor);
 	(void)pw_snprintf(added, sizeof(added), "%" PRId64, p->added_ms > 0 ? p->added_ms : time_now_ms());
 	keys[0] = product_key(st, p->sku, "");
-	keys[1] = xasprintf("%sproducts", store_prefix(st));
-	keys[2] = xasprintf("%scatalog:version", store_prefix(st));
+	keys[1] = products_key(st);
+	keys[2] = version_key(st);
 	args[n++] = keys[0];
 	args[n++] = keys[1];
 	args[n++] = keys[2];
@@ -187,7 +201,7 @@ catalog_add_image(struct store *st, const char *sku, const char *source, const u
     enum catalog_image_result *res)
 {
 	char *pk = product_key(st, sku, ""), *dk = product_key(st, sku, ":desc"), *ik = product_key(st, sku, ":images");
-	char *vk = xasprintf("%scatalog:version", store_prefix(st));
+	char *vk = version_key(st);
 	redisReply *r = NULL;
 	enum store_status s;
 
@@ -365,8 +379,7 @@ catalog_list(struct store *st, struct catalog_product **out, size_t *n)
 {
 	char **skus;
 	size_t nskus;
-	enum store_status s = range_strings(st, "ZRANGE", xasprintf("%sproducts", store_prefix(st)),
-	    "listing the catalogue", &skus, &nskus);
+	enum store_status s = range_strings(st, "ZRANGE", products_key(st), "listing the catalogue", &skus, &nskus);
 
 	*out = NULL;
 	*n = 0;
@@ -395,8 +408,8 @@ enum store_status
 catalog_remove(struct store *st, const char *sku)
 {
 	char *keys[5] = {
-		product_key(st, sku, ""), xasprintf("%sproducts", store_prefix(st)), product_key(st, sku, ":desc"),
-		product_key(st, sku, ":images"), xasprintf("%scatalog:version", store_prefix(st)),
+		product_key(st, sku, ""), products_key(st), product_key(st, sku, ":desc"),
+		product_key(st, sku, ":images"), version_key(st),
 	};
 	const char *args[] = { keys[0], keys[1], keys[2], keys[3], keys[4], sku };
 	redisReply *r;
@@ -418,7 +431,7 @@ catalog_remove(struct store *st, const char *sku)
 enum store_status
 catalog_count(struct store *st, int64_t *n)
 {
-	char *zk = xasprintf("%sproducts", store_prefix(st));
+	char *zk = products_key(st);
 	const char *argv[] = { "ZCARD", zk };
 	redisReply *r;
 	enum store_status s = run(st, 2, argv, NULL, REDIS_REPLY_INTEGER, "counting the catalogue", &r);
@@ -435,7 +448,7 @@ catalog_count(struct store *st, int64_t *n)
 enum store_status
 catalog_version(struct store *st, int64_t *version)
 {
-	char *vk = xasprintf("%scatalog:version", store_prefix(st));
+	char *vk = version_key(st);
 	const char *argv[] = { "GET", vk };
 	redisReply *r;
 	enum store_status s;

@@ -15,6 +15,7 @@
 
 #include "common/util.h"
 #include "harness/daemon.h"
+#include "harness/run.h"
 
 void
 test_sleep_ms(int ms)
@@ -90,16 +91,11 @@ test_daemon_setup(struct test_daemon *fx)
 void
 test_daemon_teardown(struct test_daemon *fx)
 {
-	char *cmd;
-
 	store_close(fx->st);
 	fx->st = NULL;
 	test_httpd_stop(&fx->httpd);
 	test_redis_stop(&fx->redis);
-	cmd = xasprintf("rm -rf '%s'", fx->dir);
-	if (system(cmd) != 0)
-		cr_log_warn("could not remove %s", fx->dir);
-	free(cmd);
+	test_remove_tree(fx->dir);
 }
 
 void

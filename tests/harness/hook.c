@@ -135,8 +135,10 @@ serve(struct test_hook *h, int c)
 		body = NULL;
 		h->n++;
 	}
-	status = h->status;
+	status = h->n <= h->fail_first ? 500 : h->status;
 	pthread_cond_broadcast(&h->cv);
+	while (h->hold && !h->released && !h->stopping)
+		pthread_cond_wait(&h->cv, &h->mu);
 	pthread_mutex_unlock(&h->mu);
 	if (pw_snprintf(resp, sizeof(resp), "HTTP/1.1 %d R\r\nContent-Length: 0\r\nConnection: close\r\n\r\n", status))
 		(void)!send(c, resp, strlen(resp), MSG_NOSIGNAL);
@@ -165,8 +167,15 @@ hook_main(void *arg)
 void
 test_hook_start(struct test_hook *h, const char *secret)
 {
+	test_hook_start_on(h, secret, 0);
+}
+
+void
+test_hook_start_on(struct test_hook *h, const char *secret, int port)
+{
 	struct sockaddr_in a;
 	socklen_t al = sizeof(a);
+	int one = 1;
 
 	memset(h, 0, sizeof(*h));
 	cr_assert(pw_strlcpy(h->secret, secret, sizeof(h->secret)) < sizeof(h->secret));
@@ -175,9 +184,11 @@ test_hook_start(struct test_hook *h, const char *secret)
 	pthread_cond_init(&h->cv, NULL);
 	h->fd = socket(AF_INET, SOCK_STREAM, 0);
 	cr_assert(h->fd >= 0, "socket: %s", strerror(errno));
+	setsockopt(h->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	memset(&a, 0, sizeof(a));
 	a.sin_family = AF_INET;
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	a.sin_port = htons((uint16_t)port);
 	cr_assert_eq(bind(h->fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
 	cr_assert_eq(listen(h->fd, 16), 0);
 	cr_assert_eq(getsockname(h->fd, (struct sockaddr *)&a, &al), 0);
@@ -189,7 +200,10 @@ test_hook_start(struct test_hook *h, const char *secret)
 void
 test_hook_stop(struct test_hook *h)
 {
+	pthread_mutex_lock(&h->mu);
 	h->stopping = true;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
 	pthread_join(h->thread, NULL);
 	close(h->fd);
 	for (int i = 0; i < h->n; i++)
@@ -228,4 +242,25 @@ test_hook_write_secret(const struct test_hook *h, const char *path)
 	cr_assert_not_null(f, "cannot write %s: %s", path, strerror(errno));
 	fprintf(f, "%s\n", h->secret);
 	cr_assert_eq(fclose(f), 0);
+}
+
+void
+test_hook_release(struct test_hook *h)
+{
+	pthread_mutex_lock(&h->mu);
+	h->released = true;
+	h->hold = false;
+	pthread_cond_broadcast(&h->cv);
+	pthread_mutex_unlock(&h->mu);
+}
+
+int
+test_hook_count(struct test_hook *h)
+{
+	int n;
+
+	pthread_mutex_lock(&h->mu);
+	n = h->n;
+	pthread_mutex_unlock(&h->mu);
+	return n;
 }

@@ -28,13 +28,22 @@ struct test_hook {
 	pthread_mutex_t mu;        /* guards what follows */
 	pthread_cond_t cv;
 	int status;                /* answered to every request, 200 unless set */
+	int fail_first;            /* but 500 to the first fail_first requests (0 unless set) */
+	bool hold;                 /* record, then keep the answer until test_hook_release */
+	bool released;
 	int n;                     /* requests recorded (at most TEST_HOOK_MAX) */
 	struct test_hook_request req[TEST_HOOK_MAX];
 };
 
 /* Starts listening on a port the kernel picks; secret is the channel's (its HMAC key). */
 void test_hook_start(struct test_hook *h, const char *secret);
-/* Stops the thread and frees the bodies. */
+/* The same on port (0: any), e.g. again on the port of a receiver that was stopped. */
+void test_hook_start_on(struct test_hook *h, const char *secret, int port);
+/* Answers the requests held (hold) and every later one at once. */
+void test_hook_release(struct test_hook *h);
+/* Requests recorded so far. */
+int test_hook_count(struct test_hook *h);
+/* Stops the thread (held answers are dropped) and frees the bodies. */
 void test_hook_stop(struct test_hook *h);
 /* Waits up to ms until at least n requests arrived; returns the number received. */
 int test_hook_wait(struct test_hook *h, int n, int ms);

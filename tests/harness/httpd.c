@@ -17,6 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <criterion/criterion.h>
+
 #include "httpd.h"
 
 /* Poll slice: how quickly the server and its connection threads notice test_httpd_stop. */
@@ -810,4 +812,45 @@ test_httpd_stop(struct test_httpd *h)
 	pthread_join(h->thread, NULL);
 	close(h->listen_fd);
 	h->listen_fd = -1;
+}
+
+void
+test_httpd_make_docroot(char *buf, size_t size, const char *prefix)
+{
+	int n = snprintf(buf, size, "/tmp/%s-XXXXXX", prefix);
+
+	cr_assert(n > 0 && (size_t)n < size, "docroot name too long: %s", prefix);
+	cr_assert_not_null(mkdtemp(buf), "mkdtemp %s: %s", buf, strerror(errno));
+}
+
+/* Creates each missing directory on the way to the file at path (the last component is the file). */
+static void
+make_parents(char *path, size_t root_len)
+{
+	for (char *p = path + root_len + 1; (p = strchr(p, '/')) != NULL; p++) {
+		*p = '\0';
+		cr_assert(mkdir(path, 0755) == 0 || errno == EEXIST, "mkdir %s: %s", path, strerror(errno));
+		*p = '/';
+	}
+}
+
+void
+test_httpd_write_file(const char *docroot, const char *relpath, const void *data, size_t len)
+{
+	char path[1024];
+	int n = snprintf(path, sizeof path, "%s/%s", docroot, relpath);
+	FILE *f;
+
+	cr_assert(n > 0 && (size_t)n < sizeof path, "path too long: %s/%s", docroot, relpath);
+	make_parents(path, strlen(docroot));
+	f = fopen(path, "wb");
+	cr_assert_not_null(f, "cannot write %s: %s", path, strerror(errno));
+	cr_assert_eq(fwrite(data, 1, len, f), len, "short write to %s", path);
+	cr_assert_eq(fclose(f), 0, "cannot close %s: %s", path, strerror(errno));
+}
+
+void
+test_httpd_write(const char *docroot, const char *relpath, const char *text)
+{
+	test_httpd_write_file(docroot, relpath, text, strlen(text));
 }

@@ -4,6 +4,7 @@
 
 #include <pthread.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 /*
  * Routes: GET /<path> serves <docroot>/<path> with a content type from its suffix;
@@ -54,5 +55,15 @@ void test_httpd_set_robots(struct test_httpd *h, int status, const char *body);
 /* Index of the first request whose path is path (exact), or -1. */
 int test_httpd_find_request(const struct test_httpd *h, const char *path);
 void test_httpd_stop(struct test_httpd *h);
+
+/*
+ * Docroot files for the tests (each fails the test on error): make_docroot makes a
+ * fresh "/tmp/<prefix>-XXXXXX" into buf; write_file writes len bytes to
+ * <docroot>/<relpath>, creating missing directories on the way; write does the same
+ * for a NUL-terminated text. Remove the docroot with test_remove_tree (harness/run.h).
+ */
+void test_httpd_make_docroot(char *buf, size_t size, const char *prefix);
+void test_httpd_write_file(const char *docroot, const char *relpath, const void *data, size_t len);
+void test_httpd_write(const char *docroot, const char *relpath, const char *text);
 
 #endif

@@ -3,7 +3,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +20,7 @@
 #include <hiredis/hiredis.h>
 
 #include "redis.h"
+#include "run.h"
 
 #define WAIT_MS 5000
 #define POLL_MS 20
@@ -63,23 +63,6 @@ answers_ping(const char *path)
 	}
 	redisFree(c);
 	return up;
-}
-
-static int
-rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-	(void)sb;
-	(void)flag;
-	(void)ftw;
-	(void)remove(path);
-	return 0;
-}
-
-static void
-rm_rf(const char *dir)
-{
-	if (dir[0] != '\0')
-		(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 void
@@ -138,7 +121,7 @@ test_redis_start(struct test_redis *r)
 		int status;
 		if (waitpid(pid, &status, WNOHANG) == pid) {
 			r->pid = 0;
-			rm_rf(r->dir);
+			test_remove_tree(r->dir);
 			cr_assert_fail("%s exited (status %d) before answering on %s", server,
 			    WIFEXITED(status) ? WEXITSTATUS(status) : -1, r->socket_path);
 		}
@@ -170,6 +153,6 @@ test_redis_stop(struct test_redis *r)
 		(void)waitpid(r->pid, NULL, 0);
 		r->pid = 0;
 	}
-	rm_rf(r->dir);
+	test_remove_tree(r->dir);
 	r->dir[0] = '\0';
 }

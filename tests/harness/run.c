@@ -1,6 +1,10 @@
 /* run.c: runs a built program of the project for a test and captures its exit status, stdout and stderr. */
+#include <config.h>
+
 #include <criterion/criterion.h>
 
+#include <ftw.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -110,4 +114,21 @@ test_run_free(struct test_run *r)
 	free(r->out);
 	free(r->err);
 	r->out = r->err = NULL;
+}
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+	(void)sb;
+	(void)flag;
+	(void)ftw;
+	(void)remove(path);
+	return 0;
+}
+
+void
+test_remove_tree(const char *dir)
+{
+	if (dir[0] != '\0')
+		(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

@@ -17,4 +17,7 @@ void test_run(struct test_run *r, const char *prog, const char *cwd, const char 
     const char *const *args);
 void test_run_free(struct test_run *r);
 
+/* Removes dir and everything below it, quietly (teardown: what is already gone is fine). */
+void test_remove_tree(const char *dir);
+
 #endif

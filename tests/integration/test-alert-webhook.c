@@ -28,217 +28,41 @@
 #include "alert/webhook.h"
 #include "common/config.h"
 #include "common/util.h"
+#include "harness/hook.h"
+#include "harness/json.h"
 #include "harness/redis.h"
 #include "store/store.h"
 
 #define T0 1790000000000LL
 #define LID "shop:sku:W1"
 #define SECRET "s3cret-for-tests"
-#define MAX_REQ 32
 
-/* ---- the receiver: a thread that reads one POST per connection and records it ---- */
+/* ---- the receiver (harness/hook.h): records each POST and checks its HMAC ---- */
 
-struct request {
-	char delivery[80];
-	char signature[80];
-	char timestamp[32];
-	char content_type[64];
-	bool sig_ok;
-	char *body;
-};
+static struct test_hook hook;
+static bool hook_running;
 
-struct receiver {
-	int fd;
-	int port;
-	pthread_t thread;
-	volatile bool stopping;
-	pthread_mutex_t mu;
-	pthread_cond_t cv;
-	int fail_first;            /* answer 500 to this many requests */
-	int status_after;          /* then this status (200 by default) */
-	bool hold;                 /* record, then wait for release before answering */
-	bool released;
-	int n;
-	struct request req[MAX_REQ];
-};
-
-static struct receiver rx;
-
-static bool
-read_request(int fd, char **head_out, char **body_out)
-{
-	char *buf = xmalloc(65536);
-	size_t len = 0, need = 0;
-	char *end = NULL;
-
-	for (;;) {
-		struct pollfd p = { .fd = fd, .events = POLLIN };
-		ssize_t k;
-
-		if (poll(&p, 1, 5000) <= 0)
-			break;
-		k = read(fd, buf + len, 65535 - len);
-		if (k <= 0)
-			break;
-		len += (size_t)k;
-		buf[len] = '\0';
-		if (end == NULL && (end = strstr(buf, "\r\n\r\n")) != NULL) {
-			const char *cl = strcasestr(buf, "\r\nContent-Length:");
-			int64_t v = 0;
-
-			if (cl != NULL) {
-				char num[24];
-				size_t i = 0;
-
-				cl += 17;
-				while (*cl == ' ')
-					cl++;
-				while (i < sizeof(num) - 1 && cl[i] >= '0' && cl[i] <= '9') {
-					num[i] = cl[i];
-					i++;
-				}
-				num[i] = '\0';
-				(void)parse_int64(num, 0, 60000, &v);
-			}
-			need = (size_t)(end - buf) + 4 + (size_t)v;
-		}
-		if (end != NULL && len >= need) {
-			*head_out = xstrndup(buf, (size_t)(end - buf) + 2);
-			*body_out = xstrndup(end + 4, len - (size_t)(end - buf) - 4);
-			free(buf);
-			return true;
-		}
-		if (len >= 65535)
-			break;
-	}
-	free(buf);
-	return false;
-}
-
-static void
-header(const char *head, const char *name, char *out, size_t outlen)
-{
-	char pat[80];
-	const char *p, *e;
-
-	out[0] = '\0';
-	pw_snprintf(pat, sizeof(pat), "\r\n%s:", name);
-	p = strcasestr(head, pat);
-	if (p == NULL)
-		return;
-	p += strlen(pat);
-	while (*p == ' ')
-		p++;
-	e = strstr(p, "\r\n");
-	if (e == NULL)
-		e = p + strlen(p);
-	pw_strlcpy(out, p, (size_t)(e - p) + 1 < outlen ? (size_t)(e - p) + 1 : outlen);
-}
-
-/* Independent of webhook.c: HMAC-SHA256 straight from libcrypto. */
-static bool
-signature_ok(const char *sig, const char *body)
-{
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int len = 0;
-	char want[80] = "sha256=";
-
-	HMAC(EVP_sha256(), SECRET, (int)strlen(SECRET), (const unsigned char *)body, strlen(body), md, &len);
-	for (unsigned int i = 0; i < len; i++)
-		snprintf(want + 7 + 2 * i, 3, "%02x", md[i]);
-	return strcmp(sig, want) == 0;
-}
-
-static void *
-receiver_main(void *arg)
-{
-	(void)arg;
-	while (!rx.stopping) {
-		struct pollfd p = { .fd = rx.fd, .events = POLLIN };
-		char *head = NULL, *body = NULL, resp[128];
-		int c, status;
-
-		if (poll(&p, 1, 50) <= 0)
-			continue;
-		c = accept(rx.fd, NULL, NULL);
-		if (c < 0)
-			continue;
-		if (!read_request(c, &head, &body)) {
-			close(c);
-			continue;
-		}
-		pthread_mutex_lock(&rx.mu);
-		if (rx.n < MAX_REQ) {
-			struct request *q = &rx.req[rx.n];
-
-			header(head, "X-Pricewatch-Delivery", q->delivery, sizeof(q->delivery));
-			header(head, "X-Pricewatch-Signature", q->signature, sizeof(q->signature));
-			header(head, "X-Pricewatch-Timestamp", q->timestamp, sizeof(q->timestamp));
-			header(head, "Content-Type", q->content_type, sizeof(q->content_type));
-			q->sig_ok = strncmp(head, "POST /hook ", 11) == 0 && signature_ok(q->signature, body);
-			q->body = body;
-			body = NULL;
-			rx.n++;
-		}
-		status = rx.n <= rx.fail_first ? 500 : rx.status_after;
-		pthread_cond_broadcast(&rx.cv);
-		while (rx.hold && !rx.released && !rx.stopping)
-			pthread_cond_wait(&rx.cv, &rx.mu);
-		pthread_mutex_unlock(&rx.mu);
-		pw_snprintf(resp, sizeof(resp), "HTTP/1.1 %d X\r\nContent-Length: 4\r\nConnection: close\r\n\r\nnope",
-		    status);
-		(void)!send(c, resp, strlen(resp), MSG_NOSIGNAL);   /* the client may be gone (SIGKILL) */
-		close(c);
-		free(head);
-		free(body);
-	}
-	return NULL;
-}
-
-/* Starts listening on port (0: any) of 127.0.0.1. */
+/* Starts the receiver on port (0: any) of 127.0.0.1. */
 static void
 receiver_start(int port)
 {
-	struct sockaddr_in a;
-	socklen_t al = sizeof(a);
-	int one = 1;
-
-	rx.fd = socket(AF_INET, SOCK_STREAM, 0);
-	cr_assert(rx.fd >= 0);
-	setsockopt(rx.fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	a.sin_port = htons((uint16_t)port);
-	cr_assert_eq(bind(rx.fd, (struct sockaddr *)&a, sizeof(a)), 0, "bind: %s", strerror(errno));
-	cr_assert_eq(listen(rx.fd, 16), 0);
-	cr_assert_eq(getsockname(rx.fd, (struct sockaddr *)&a, &al), 0);
-	rx.port = ntohs(a.sin_port);
-	rx.stopping = false;
-	cr_assert_eq(pthread_create(&rx.thread, NULL, receiver_main, NULL), 0);
+	test_hook_start_on(&hook, SECRET, port);
+	hook_running = true;
 }
 
+/* Stops it; what it recorded is gone (a test stops it only before anything was sent). */
 static void
 receiver_stop(void)
 {
-	pthread_mutex_lock(&rx.mu);
-	rx.stopping = true;
-	pthread_cond_broadcast(&rx.cv);
-	pthread_mutex_unlock(&rx.mu);
-	pthread_join(rx.thread, NULL);
-	close(rx.fd);
-	rx.fd = -1;
+	test_hook_stop(&hook);
+	hook_running = false;
 }
 
-static int
-received(void)
+/* Request i was a POST to /hook signed with SECRET. */
+static bool
+signed_post(int i)
 {
-	int n;
-
-	pthread_mutex_lock(&rx.mu);
-	n = rx.n;
-	pthread_mutex_unlock(&rx.mu);
-	return n;
+	return strncmp(hook.req[i].line, "POST /hook ", 11) == 0 && hook.req[i].sig_ok;
 }
 
 /* ---- fixture: redis, config with a webhook, engine ---- */
@@ -304,11 +128,6 @@ load_config(int hook_port, int dead_port)
 static void
 setup(void)
 {
-	memset(&rx, 0, sizeof(rx));
-	pthread_mutex_init(&rx.mu, NULL);
-	pthread_cond_init(&rx.cv, NULL);
-	rx.status_after = 200;
-	rx.fd = -1;
 	cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
 	test_redis_start(&redis);
 	st = open_store();
@@ -320,10 +139,8 @@ setup(void)
 static void
 teardown(void)
 {
-	if (rx.fd >= 0)
+	if (hook_running)
 		receiver_stop();
-	for (int i = 0; i < rx.n; i++)
-		free(rx.req[i].body);
 	alert_engine_free(eng);
 	eng = NULL;
 	config_free(&cfg);
@@ -446,8 +263,8 @@ Test(alert_webhook, retries_on_500_with_the_same_key_then_delivers_signed_json)
 	json_object *j, *x;
 
 	receiver_start(0);
-	rx.fail_first = 2;
-	load_config(rx.port, 0);
+	hook.fail_first = 2;
+	load_config(hook.port, 0);
 	raise_alert();
 	expected_key(key);
 	work(&o, &s);
@@ -460,15 +277,15 @@ Test(alert_webhook, retries_on_500_with_the_same_key_then_delivers_signed_json)
 	cr_assert_eq(s.delivered, 1);
 	cr_assert_eq(s.acked, 1);
 	cr_assert_eq(pending(), 0);
-	cr_assert_eq(received(), 3);
+	cr_assert_eq(test_hook_count(&hook), 3);
 	for (int i = 0; i < 3; i++) {
-		cr_assert_str_eq(rx.req[i].delivery, key, "request %d", i);
-		cr_assert(rx.req[i].sig_ok, "request %d: bad signature %s", i, rx.req[i].signature);
-		cr_assert_str_eq(rx.req[i].content_type, "application/json");
-		cr_assert_str_eq(rx.req[i].timestamp, "1790000001");
+		cr_assert_str_eq(hook.req[i].delivery, key, "request %d", i);
+		cr_assert(signed_post(i), "request %d: bad signature %s", i, hook.req[i].signature);
+		cr_assert_str_eq(hook.req[i].content_type, "application/json");
+		cr_assert_str_eq(hook.req[i].timestamp, "1790000001");
 	}
-	j = json_tokener_parse(rx.req[2].body);
-	cr_assert_not_null(j, "%s", rx.req[2].body);
+	j = json_tokener_parse(hook.req[2].body);
+	cr_assert_not_null(j, "%s", hook.req[2].body);
 	cr_assert_str_eq(json_object_get_string(json_object_object_get(j, "id")), key);
 	cr_assert_str_eq(json_object_get_string(json_object_object_get(j, "kind")), "any-change");
 	cr_assert(json_object_object_get_ex(j, "new", &x));
@@ -495,8 +312,8 @@ Test(alert_webhook, backoff_waits_before_the_next_attempt)
 	int64_t next = 0;
 
 	receiver_start(0);
-	rx.fail_first = 1;
-	load_config(rx.port, 0);
+	hook.fail_first = 1;
+	load_config(hook.port, 0);
 	raise_alert();
 	expected_key(key);
 	o.base_delay_ms = 60000;
@@ -513,13 +330,13 @@ Test(alert_webhook, backoff_waits_before_the_next_attempt)
 		o.now_ms = next - 1;          /* still waiting: no request */
 		work(&o, &s);
 		cr_assert_eq(s.retried + s.delivered, 0);
-		cr_assert_eq(received(), 1);
+		cr_assert_eq(test_hook_count(&hook), 1);
 	}
 	o.now_ms = next;
 	work(&o, &s);
 	cr_assert_eq(s.delivered, 1);
 	cr_assert_eq(s.acked, 1);
-	cr_assert_eq(received(), 2);
+	cr_assert_eq(test_hook_count(&hook), 2);
 }
 
 Test(alert_webhook, permanent_4xx_goes_straight_to_dead_letters)
@@ -529,14 +346,14 @@ Test(alert_webhook, permanent_4xx_goes_straight_to_dead_letters)
 	char key[65], *v;
 
 	receiver_start(0);
-	rx.status_after = 400;
-	load_config(rx.port, 0);
+	hook.status = 400;
+	load_config(hook.port, 0);
 	raise_alert();
 	expected_key(key);
 	work(&o, &s);
 	cr_assert_eq(s.dead, 1);
 	cr_assert_eq(s.acked, 1);
-	cr_assert_eq(received(), 1);
+	cr_assert_eq(test_hook_count(&hook), 1);
 	cr_assert_eq(raw_int("XLEN pw:alerts:dead"), 1);
 	v = dead_field(0, "error");
 	cr_assert(strstr(v, "HTTP 400") != NULL, "%s", v);
@@ -556,8 +373,8 @@ Test(alert_webhook, last_attempt_dead_letters_with_the_last_error)
 	char *v;
 
 	receiver_start(0);
-	rx.fail_first = 100;
-	load_config(rx.port, 0);
+	hook.fail_first = 100;
+	load_config(hook.port, 0);
 	raise_alert();
 	for (int i = 0; i < 3; i++) {
 		work(&o, &s);
@@ -566,7 +383,7 @@ Test(alert_webhook, last_attempt_dead_letters_with_the_last_error)
 	work(&o, &s);
 	cr_assert_eq(s.dead, 1);
 	cr_assert_eq(s.acked, 1);
-	cr_assert_eq(received(), 4);
+	cr_assert_eq(test_hook_count(&hook), 4);
 	v = dead_field(0, "error");
 	cr_assert(strstr(v, "HTTP 500") != NULL, "%s", v);
 	free(v);
@@ -574,7 +391,7 @@ Test(alert_webhook, last_attempt_dead_letters_with_the_last_error)
 	cr_assert_str_eq(v, "4");
 	free(v);
 	work(&o, &s);
-	cr_assert_eq(received(), 4);
+	cr_assert_eq(test_hook_count(&hook), 4);
 	cr_assert_eq(raw_int("XLEN pw:alerts:dead"), 1);
 }
 
@@ -586,7 +403,7 @@ Test(alert_webhook, alerts_wait_while_the_receiver_is_down_then_arrive)
 	char key[65];
 
 	receiver_start(0);
-	port = rx.port;
+	port = hook.port;
 	receiver_stop();                  /* the receiver is down: connection refused */
 	load_config(port, 0);
 	raise_alert();
@@ -599,9 +416,9 @@ Test(alert_webhook, alerts_wait_while_the_receiver_is_down_then_arrive)
 	work(&o, &s);
 	cr_assert_eq(s.delivered, 1);
 	cr_assert_eq(s.acked, 1);
-	cr_assert_eq(received(), 1);
-	cr_assert_str_eq(rx.req[0].delivery, key);
-	cr_assert(rx.req[0].sig_ok);
+	cr_assert_eq(test_hook_count(&hook), 1);
+	cr_assert_str_eq(hook.req[0].delivery, key);
+	cr_assert(signed_post(0));
 }
 
 /* A port where nothing listens any more (returned), and the receiver started on another one. */
@@ -611,7 +428,7 @@ receiver_after_a_dead_port(void)
 	int dead_port;
 
 	receiver_start(0);
-	dead_port = rx.port;
+	dead_port = hook.port;
 	receiver_stop();
 	receiver_start(0);
 	return dead_port;
@@ -624,16 +441,16 @@ Test(alert_webhook, a_dead_channel_does_not_hold_back_the_others)
 	int dead_port;
 
 	dead_port = receiver_after_a_dead_port();
-	load_config(rx.port, dead_port);
+	load_config(hook.port, dead_port);
 	raise_alert();
 	work(&o, &s);
 	cr_assert_eq(s.delivered, 2);     /* hook and log1 */
 	cr_assert_eq(s.retried, 1);       /* down */
-	cr_assert_eq(received(), 1);
+	cr_assert_eq(test_hook_count(&hook), 1);
 	cr_assert_eq(pending(), 1);
 	work(&o, &s);
 	cr_assert_eq(s.delivered, 0);     /* delivered channels are not sent again */
-	cr_assert_eq(received(), 1);
+	cr_assert_eq(test_hook_count(&hook), 1);
 	cr_assert_eq(s.retried, 1);
 }
 
@@ -646,9 +463,9 @@ static void
 kill_worker_mid_delivery(const struct alert_worker_opts *o)
 {
 	pid_t pid;
-	int status, before = received();
+	int status, before = test_hook_count(&hook);
 
-	rx.hold = true;
+	hook.hold = true;
 	pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
@@ -658,18 +475,11 @@ kill_worker_mid_delivery(const struct alert_worker_opts *o)
 		(void)alert_engine_work(eng, cst, o, &cs);
 		_exit(0);
 	}
-	pthread_mutex_lock(&rx.mu);
-	while (rx.n <= before)
-		pthread_cond_wait(&rx.cv, &rx.mu);
-	pthread_mutex_unlock(&rx.mu);
+	cr_assert_gt(test_hook_wait(&hook, before + 1, 60000), before, "the worker never posted");
 	cr_assert_eq(kill(pid, SIGKILL), 0);
 	cr_assert_eq(waitpid(pid, &status, 0), pid);
 	cr_assert(WIFSIGNALED(status));
-	pthread_mutex_lock(&rx.mu);
-	rx.released = true;
-	rx.hold = false;
-	pthread_cond_broadcast(&rx.cv);
-	pthread_mutex_unlock(&rx.mu);
+	test_hook_release(&hook);
 }
 
 Test(alert_webhook, sigkilled_worker_redelivers_with_the_same_key)
@@ -679,7 +489,7 @@ Test(alert_webhook, sigkilled_worker_redelivers_with_the_same_key)
 	char key[65];
 
 	receiver_start(0);
-	load_config(rx.port, 0);
+	load_config(hook.port, 0);
 	raise_alert();
 	expected_key(key);
 	kill_worker_mid_delivery(&o);
@@ -692,27 +502,18 @@ Test(alert_webhook, sigkilled_worker_redelivers_with_the_same_key)
 	cr_assert_eq(s.delivered, 1);
 	cr_assert_eq(s.acked, 1);
 	cr_assert_eq(pending(), 0);
-	cr_assert_eq(received(), 2);
-	cr_assert_str_eq(rx.req[0].delivery, key);
-	cr_assert_str_eq(rx.req[1].delivery, key);
-	cr_assert(rx.req[0].sig_ok && rx.req[1].sig_ok);
+	cr_assert_eq(test_hook_count(&hook), 2);
+	cr_assert_str_eq(hook.req[0].delivery, key);
+	cr_assert_str_eq(hook.req[1].delivery, key);
+	cr_assert(signed_post(0) && signed_post(1));
 }
 
 /* ---- payload shapes (format = slack | discord | teams) ---- */
 
-static json_object *
-jget(json_object *o, const char *k)
-{
-	json_object *v = NULL;
-
-	cr_assert(json_object_object_get_ex(o, k, &v), "no key %s in %s", k, json_object_to_json_string(o));
-	return v;
-}
-
 static const char *
 jstr(json_object *o, const char *k)
 {
-	return json_object_get_string(jget(o, k));
+	return json_object_get_string(test_json_member(o, k));
 }
 
 #define SUMMARY "Widget \xc3\xa9: 19.99 USD \xe2\x86\x92 17.99 USD (-10.01%)"
@@ -728,17 +529,17 @@ deliver_shaped(const char *format)
 
 	receiver_start(0);
 	cr_assert(pw_snprintf(extra, sizeof(extra), "format = %s\n", format));
-	load_config_with(rx.port, 0, extra);
+	load_config_with(hook.port, 0, extra);
 	raise_alert();
 	expected_key(key);
 	work(&o, &s);
 	cr_assert_eq(s.delivered, 1);
-	cr_assert_eq(received(), 1);
-	cr_assert(rx.req[0].sig_ok, "bad signature %s", rx.req[0].signature);
-	cr_assert_str_eq(rx.req[0].delivery, key);
-	cr_assert_str_eq(rx.req[0].content_type, "application/json");
-	j = json_tokener_parse(rx.req[0].body);
-	cr_assert_not_null(j, "not JSON: %s", rx.req[0].body);
+	cr_assert_eq(test_hook_count(&hook), 1);
+	cr_assert(signed_post(0), "bad signature %s", hook.req[0].signature);
+	cr_assert_str_eq(hook.req[0].delivery, key);
+	cr_assert_str_eq(hook.req[0].content_type, "application/json");
+	j = json_tokener_parse(hook.req[0].body);
+	cr_assert_not_null(j, "not JSON: %s", hook.req[0].body);
 	return j;
 }
 
@@ -747,16 +548,17 @@ Test(alert_webhook, slack_shape_has_text_and_mrkdwn_blocks)
 	json_object *j = deliver_shaped("slack"), *blocks, *b;
 
 	cr_assert_str_eq(jstr(j, "text"), SUMMARY);
-	blocks = jget(j, "blocks");
+	blocks = test_json_member(j, "blocks");
 	cr_assert_eq(json_object_get_type(blocks), json_type_array);
 	cr_assert_eq(json_object_array_length(blocks), 2);
 	b = json_object_array_get_idx(blocks, 0);
 	cr_assert_str_eq(jstr(b, "type"), "section");
-	cr_assert_str_eq(jstr(jget(b, "text"), "type"), "mrkdwn");
+	cr_assert_str_eq(jstr(test_json_member(b, "text"), "type"), "mrkdwn");
 	/* Slack escapes & < > and links as <url|text>. */
-	cr_assert(strstr(jstr(jget(b, "text"), "text"), "<https://shop.example/p/w1?a=1&amp;b=\"2\"|open listing>") !=
-	    NULL, "%s", jstr(jget(b, "text"), "text"));
-	cr_assert(strstr(jstr(jget(b, "text"), "text"), "rule `any`") != NULL);
+	cr_assert(strstr(jstr(test_json_member(b, "text"), "text"),
+	    "<https://shop.example/p/w1?a=1&amp;b=\"2\"|open listing>") !=
+	    NULL, "%s", jstr(test_json_member(b, "text"), "text"));
+	cr_assert(strstr(jstr(test_json_member(b, "text"), "text"), "rule `any`") != NULL);
 	b = json_object_array_get_idx(blocks, 1);
 	cr_assert_str_eq(jstr(b, "type"), "context");
 	cr_assert_eq(json_object_object_get_ex(j, "id", NULL), 0);   /* not the generic shape */
@@ -770,17 +572,17 @@ Test(alert_webhook, discord_shape_has_content_and_an_embed)
 
 	expected_key(key);
 	cr_assert_str_eq(jstr(j, "content"), SUMMARY);
-	cr_assert_eq(json_object_array_length(jget(j, "embeds")), 1);
-	e = json_object_array_get_idx(jget(j, "embeds"), 0);
+	cr_assert_eq(json_object_array_length(test_json_member(j, "embeds")), 1);
+	e = json_object_array_get_idx(test_json_member(j, "embeds"), 0);
 	cr_assert_str_eq(jstr(e, "title"), SUMMARY);
 	cr_assert_str_eq(jstr(e, "url"), "https://shop.example/p/w1?a=1&b=\"2\"");
 	cr_assert_str_eq(jstr(e, "timestamp"), "2026-09-21T14:13:20Z");
-	cr_assert(strstr(jstr(jget(e, "footer"), "text"), key) != NULL);
-	fields = jget(e, "fields");
+	cr_assert(strstr(jstr(test_json_member(e, "footer"), "text"), key) != NULL);
+	fields = test_json_member(e, "fields");
 	f = json_object_array_get_idx(fields, 0);
 	cr_assert_str_eq(jstr(f, "name"), "Price");
 	cr_assert_str_eq(jstr(f, "value"), "19.99 USD \xe2\x86\x92 17.99 USD");
-	cr_assert(json_object_get_boolean(jget(f, "inline")));
+	cr_assert(json_object_get_boolean(test_json_member(f, "inline")));
 	f = json_object_array_get_idx(fields, 1);
 	cr_assert_str_eq(jstr(f, "value"), "-10.01");
 	json_object_put(j);
@@ -794,14 +596,14 @@ Test(alert_webhook, teams_shape_is_a_message_card)
 	cr_assert_str_eq(jstr(j, "@context"), "https://schema.org/extensions");
 	cr_assert_str_eq(jstr(j, "summary"), SUMMARY);
 	cr_assert_str_eq(jstr(j, "title"), SUMMARY);
-	sec = json_object_array_get_idx(jget(j, "sections"), 0);
+	sec = json_object_array_get_idx(test_json_member(j, "sections"), 0);
 	cr_assert_str_eq(jstr(sec, "activityTitle"), SUMMARY);
-	fact = json_object_array_get_idx(jget(sec, "facts"), 2);
+	fact = json_object_array_get_idx(test_json_member(sec, "facts"), 2);
 	cr_assert_str_eq(jstr(fact, "name"), "Availability");
 	cr_assert_str_eq(jstr(fact, "value"), "limited");
-	act = json_object_array_get_idx(jget(j, "potentialAction"), 0);
+	act = json_object_array_get_idx(test_json_member(j, "potentialAction"), 0);
 	cr_assert_str_eq(jstr(act, "@type"), "OpenUri");
-	cr_assert_str_eq(jstr(json_object_array_get_idx(jget(act, "targets"), 0), "uri"),
+	cr_assert_str_eq(jstr(json_object_array_get_idx(test_json_member(act, "targets"), 0), "uri"),
 	    "https://shop.example/p/w1?a=1&b=\"2\"");
 	json_object_put(j);
 }
@@ -835,26 +637,26 @@ Test(alert_webhook, digest_batches_alerts_into_one_payload_then_acks_them)
 	json_object *j, *arr;
 
 	receiver_start(0);
-	rx.fail_first = 1;
-	load_config_with(rx.port, 0, "digest = 15m\n");
+	hook.fail_first = 1;
+	load_config_with(hook.port, 0, "digest = 15m\n");
 	raise_alert_at("shop:sku:D1", T0);
 	raise_alert_at("shop:sku:D2", T0 + 10);
 	raise_alert_at("shop:sku:D3", T0 + 20);
 	work(&o, &s);
 	cr_assert_eq(s.delivered + s.retried, 0);
-	cr_assert_eq(received(), 0);
+	cr_assert_eq(test_hook_count(&hook), 0);
 	cr_assert_eq(pending(), 3);       /* they wait for the digest, unacknowledged */
 	o.now_ms = T0 + 1000 + DIGEST_MS - 1;
 	work(&o, &s);
-	cr_assert_eq(received(), 0);
+	cr_assert_eq(test_hook_count(&hook), 0);
 	o.now_ms = T0 + 1000 + DIGEST_MS;
 	work(&o, &s);                     /* the digest goes out and the receiver answers 500 */
-	cr_assert_eq(received(), 1);
+	cr_assert_eq(test_hook_count(&hook), 1);
 	cr_assert_eq(s.retried, 1);
 	cr_assert_eq(pending(), 3);
 	raise_alert_at("shop:sku:D4", T0 + 30);   /* arrives meanwhile: the next digest's */
 	work(&o, &s);                     /* base_delay -1: the retry is due at once */
-	cr_assert_eq(received(), 2);
+	cr_assert_eq(test_hook_count(&hook), 2);
 	cr_assert_eq(s.digests, 1);
 	cr_assert_eq(s.delivered, 3);
 	cr_assert_eq(s.acked, 3);
@@ -862,28 +664,28 @@ Test(alert_webhook, digest_batches_alerts_into_one_payload_then_acks_them)
 	entry_ids(0, 3, ids, sizeof(ids));
 	alert_digest_key("hook", ids, key);
 	for (int i = 0; i < 2; i++) {
-		cr_assert_str_eq(rx.req[i].delivery, key, "attempt %d", i);
-		cr_assert(rx.req[i].sig_ok);
+		cr_assert_str_eq(hook.req[i].delivery, key, "attempt %d", i);
+		cr_assert(signed_post(i));
 	}
-	j = json_tokener_parse(rx.req[1].body);
-	cr_assert_not_null(j, "%s", rx.req[1].body);
+	j = json_tokener_parse(hook.req[1].body);
+	cr_assert_not_null(j, "%s", hook.req[1].body);
 	cr_assert_str_eq(jstr(j, "id"), key);
-	cr_assert(json_object_get_boolean(jget(j, "digest")));
-	cr_assert_eq(json_object_get_int(jget(j, "count")), 3);
-	arr = jget(j, "alerts");
+	cr_assert(json_object_get_boolean(test_json_member(j, "digest")));
+	cr_assert_eq(json_object_get_int(test_json_member(j, "count")), 3);
+	arr = test_json_member(j, "alerts");
 	cr_assert_eq(json_object_array_length(arr), 3);
 	alert_key("any", "shop:sku:D2", T0 + 10, k1);
 	cr_assert_str_eq(jstr(json_object_array_get_idx(arr, 1), "id"), k1);
-	cr_assert_str_eq(jstr(jget(json_object_array_get_idx(arr, 2), "new"), "price"), "17.99");
+	cr_assert_str_eq(jstr(test_json_member(json_object_array_get_idx(arr, 2), "new"), "price"), "17.99");
 	json_object_put(j);
 	o.now_ms += DIGEST_MS;
 	work(&o, &s);
-	cr_assert_eq(received(), 3);
+	cr_assert_eq(test_hook_count(&hook), 3);
 	cr_assert_eq(s.acked, 1);
 	cr_assert_eq(pending(), 0);
 	entry_ids(3, 1, ids, sizeof(ids));
 	alert_digest_key("hook", ids, key);
-	cr_assert_str_eq(rx.req[2].delivery, key);
+	cr_assert_str_eq(hook.req[2].delivery, key);
 }
 
 Test(alert_webhook, sigkilled_digest_is_redelivered_with_the_same_key)
@@ -894,7 +696,7 @@ Test(alert_webhook, sigkilled_digest_is_redelivered_with_the_same_key)
 	json_object *a, *b;
 
 	receiver_start(0);
-	load_config_with(rx.port, 0, "digest = 15m\nformat = discord\n");
+	load_config_with(hook.port, 0, "digest = 15m\nformat = discord\n");
 	raise_alert_at("shop:sku:D1", T0);
 	raise_alert_at("shop:sku:D2", T0 + 10);
 	work(&o, &s);
@@ -909,16 +711,16 @@ Test(alert_webhook, sigkilled_digest_is_redelivered_with_the_same_key)
 	work(&o, &s);
 	cr_assert_eq(s.digests, 1);
 	cr_assert_eq(s.delivered, 2);
-	cr_assert_eq(received(), 2);
+	cr_assert_eq(test_hook_count(&hook), 2);
 	entry_ids(0, 2, ids, sizeof(ids));
 	alert_digest_key("hook", ids, key);
-	cr_assert_str_eq(rx.req[0].delivery, key);
-	cr_assert_str_eq(rx.req[1].delivery, key);
-	a = json_tokener_parse(rx.req[0].body);
-	b = json_tokener_parse(rx.req[1].body);
+	cr_assert_str_eq(hook.req[0].delivery, key);
+	cr_assert_str_eq(hook.req[1].delivery, key);
+	a = json_tokener_parse(hook.req[0].body);
+	b = json_tokener_parse(hook.req[1].body);
 	cr_assert(a != NULL && b != NULL);
 	cr_assert_str_eq(jstr(a, "content"), "pricewatch: 2 alerts");
-	cr_assert_eq(json_object_array_length(jget(b, "embeds")), 2);
+	cr_assert_eq(json_object_array_length(test_json_member(b, "embeds")), 2);
 	json_object_put(a);
 	json_object_put(b);
 	cr_assert_eq(pending(), 1);       /* D3: next digest */
@@ -931,8 +733,8 @@ Test(alert_webhook, notifier_timeout_bounds_a_receiver_that_does_not_answer)
 	char *v;
 
 	receiver_start(0);
-	rx.hold = true;                   /* reads the POST, never answers until released */
-	load_config_with(rx.port, 0, "timeout = 1s\n");
+	hook.hold = true;                 /* reads the POST, never answers until released */
+	load_config_with(hook.port, 0, "timeout = 1s\n");
 	raise_alert();
 	work(&o, &s);
 	cr_assert_eq(s.retried, 1);
@@ -949,11 +751,7 @@ Test(alert_webhook, notifier_timeout_bounds_a_receiver_that_does_not_answer)
 	}
 	cr_assert(strstr(v, "timed out") != NULL, "%s", v);
 	free(v);
-	pthread_mutex_lock(&rx.mu);
-	rx.released = true;
-	rx.hold = false;
-	pthread_cond_broadcast(&rx.cv);
-	pthread_mutex_unlock(&rx.mu);
+	test_hook_release(&hook);
 	work(&o, &s);
 	cr_assert_eq(s.delivered, 1);
 	cr_assert_eq(pending(), 0);
@@ -983,7 +781,7 @@ Test(alert_webhook, alerts_waiting_for_a_digest_do_not_starve_other_retries)
 	int dead_port;
 
 	dead_port = receiver_after_a_dead_port();
-	load_config_with(rx.port, dead_port, "digest = 15m\n");   /* hook: digest; down: refused; log1 */
+	load_config_with(hook.port, dead_port, "digest = 15m\n");   /* hook: digest; down: refused; log1 */
 	o.batch = 2;
 	o.max_attempts = 5;
 	raise_alert_at("shop:sku:A", T0);
@@ -1001,10 +799,10 @@ Test(alert_webhook, alerts_waiting_for_a_digest_do_not_starve_other_retries)
 	work(&o, &s);                     /* the end: nothing after D */
 	work(&o, &s);                     /* from the start again: A, B */
 	cr_assert_eq(attempts_of("shop:sku:A", T0, "down"), 3);
-	cr_assert_eq(received(), 0);
+	cr_assert_eq(test_hook_count(&hook), 0);
 	cr_assert_eq(pending(), 4);
 	o.now_ms += DIGEST_MS;
 	work(&o, &s);
 	cr_assert_eq(s.digests, 1);
-	cr_assert_eq(received(), 1);      /* one digest of the four */
+	cr_assert_eq(test_hook_count(&hook), 1);      /* one digest of the four */
 }

@@ -10,6 +10,7 @@
 #include "alert/queue.h"
 #include "cli/cli.h"
 #include "harness/cli-run.h"
+#include "harness/json.h"
 #include "common/util.h"
 #include "harness/redis.h"
 #include "store/store.h"
@@ -149,19 +150,10 @@ fill(char ka[ALERT_KEY_HEX + 1], char kb[ALERT_KEY_HEX + 1], char kc[ALERT_KEY_H
 	add_alert("watch", "shop:sku:C", T0 + 2000, "good", "", "5.00", kc);
 }
 
-static struct json_object *
-get(struct json_object *o, const char *k)
-{
-	struct json_object *v = NULL;
-
-	cr_assert(json_object_object_get_ex(o, k, &v), "no key %s in %s", k, json_object_to_json_string(o));
-	return v;
-}
-
 static const char *
 gets(struct json_object *o, const char *k)
 {
-	return json_object_get_string(get(o, k));
+	return json_object_get_string(test_json_member(o, k));
 }
 
 Test(cli_alerts, json_with_delivery_states)
@@ -179,29 +171,29 @@ Test(cli_alerts, json_with_delivery_states)
 	/* Newest first. */
 	a = json_object_array_get_idx(root, 0);
 	cr_assert_str_eq(gets(a, "id"), kc);
-	chs = get(a, "channels");
+	chs = test_json_member(a, "channels");
 	cr_assert_eq(json_object_array_length(chs), 1);
 	cr_assert_str_eq(gets(json_object_array_get_idx(chs, 0), "state"), "pending");
-	cr_assert_null(get(get(a, "old"), "price"));
-	cr_assert_str_eq(gets(get(a, "new"), "price"), "5.00");
+	cr_assert_null(test_json_member(test_json_member(a, "old"), "price"));
+	cr_assert_str_eq(gets(test_json_member(a, "new"), "price"), "5.00");
 
 	a = json_object_array_get_idx(root, 1);
 	cr_assert_str_eq(gets(a, "id"), kb);
-	ch = json_object_array_get_idx(get(a, "channels"), 0);
+	ch = json_object_array_get_idx(test_json_member(a, "channels"), 0);
 	cr_assert_str_eq(gets(ch, "channel"), "flaky");
 	cr_assert_str_eq(gets(ch, "state"), "retry");
-	cr_assert_eq(json_object_get_int64(get(ch, "attempts")), 1);
+	cr_assert_eq(json_object_get_int64(test_json_member(ch, "attempts")), 1);
 	cr_assert_str_eq(gets(ch, "error"), "HTTP 503 from https://hooks.example/flaky");
 
 	a = json_object_array_get_idx(root, 2);
 	cr_assert_str_eq(gets(a, "id"), ka);
 	cr_assert_str_eq(gets(a, "rule"), "big-drop");
-	cr_assert_str_eq(gets(get(a, "listing"), "id"), "shop:sku:A");
-	cr_assert_str_eq(gets(get(a, "old"), "price"), "20.00");
-	cr_assert_eq(json_object_get_int64(get(get(a, "new"), "minor")), 1799);
+	cr_assert_str_eq(gets(test_json_member(a, "listing"), "id"), "shop:sku:A");
+	cr_assert_str_eq(gets(test_json_member(a, "old"), "price"), "20.00");
+	cr_assert_eq(json_object_get_int64(test_json_member(test_json_member(a, "new"), "minor")), 1799);
 	cr_assert_str_eq(gets(a, "percent"), "-10.05");
-	cr_assert_eq(json_object_get_int64(get(a, "time_ms")), T0);
-	chs = get(a, "channels");
+	cr_assert_eq(json_object_get_int64(test_json_member(a, "time_ms")), T0);
+	chs = test_json_member(a, "channels");
 	cr_assert_eq(json_object_array_length(chs), 2);
 	cr_assert_str_eq(gets(json_object_array_get_idx(chs, 0), "channel"), "good");
 	cr_assert_str_eq(gets(json_object_array_get_idx(chs, 0), "state"), "delivered");
@@ -265,9 +257,9 @@ Test(cli_alerts, dead_then_retry)
 	cr_assert_eq(json_object_array_length(root), 1);
 	d = json_object_array_get_idx(root, 0);
 	cr_assert_str_eq(gets(d, "channel"), "bad");
-	cr_assert_eq(json_object_get_int64(get(d, "attempts")), 1);
+	cr_assert_eq(json_object_get_int64(test_json_member(d, "attempts")), 1);
 	cr_assert_str_eq(gets(d, "error"), "HTTP 404 from https://hooks.example/bad");
-	cr_assert_str_eq(gets(get(d, "alert"), "id"), ka);
+	cr_assert_str_eq(gets(test_json_member(d, "alert"), "id"), ka);
 	cr_assert(pw_strlcpy(dead_id, gets(d, "dead_id"), sizeof dead_id) < sizeof dead_id);
 	json_object_put(root);
 	free(out);
@@ -301,9 +293,9 @@ Test(cli_alerts, dead_then_retry)
 	d = json_object_array_get_idx(root, 0);
 	cr_assert_str_eq(gets(d, "entry_id"), new_id);
 	cr_assert_str_eq(gets(d, "id"), ka, "same idempotency key");
-	cr_assert_eq(json_object_array_length(get(d, "channels")), 1);
-	cr_assert_str_eq(gets(json_object_array_get_idx(get(d, "channels"), 0), "channel"), "bad");
-	cr_assert_str_eq(gets(json_object_array_get_idx(get(d, "channels"), 0), "state"), "pending");
+	cr_assert_eq(json_object_array_length(test_json_member(d, "channels")), 1);
+	cr_assert_str_eq(gets(json_object_array_get_idx(test_json_member(d, "channels"), 0), "channel"), "bad");
+	cr_assert_str_eq(gets(json_object_array_get_idx(test_json_member(d, "channels"), 0), "state"), "pending");
 	json_object_put(root);
 	free(out);
 	free(err);
@@ -386,15 +378,15 @@ Test(cli_alerts, json_has_the_matched_product_and_the_digest_state)
 	cr_assert_not_null(root, "not JSON: %s", out);
 	a = json_object_array_get_idx(root, 0);
 	cr_assert_str_eq(gets(a, "kind"), "undercut");
-	p = get(a, "product");
+	p = test_json_member(a, "product");
 	cr_assert_str_eq(gets(p, "sku"), "P1");
 	cr_assert_str_eq(gets(p, "title"), "Own widget");
 	cr_assert_str_eq(gets(p, "price"), "19.00");
-	cr_assert_eq(json_object_get_int64(get(p, "minor")), 1900);
+	cr_assert_eq(json_object_get_int64(test_json_member(p, "minor")), 1900);
 	cr_assert_str_eq(gets(p, "currency"), "EUR");
-	cr_assert(strcmp(json_object_to_json_string(get(a, "score")), "0.9100") == 0, "%s",
-	    json_object_to_json_string(get(a, "score")));
-	cr_assert_str_eq(gets(json_object_array_get_idx(get(a, "channels"), 0), "state"), "digest");
+	cr_assert(strcmp(json_object_to_json_string(test_json_member(a, "score")), "0.9100") == 0, "%s",
+	    json_object_to_json_string(test_json_member(a, "score")));
+	cr_assert_str_eq(gets(json_object_array_get_idx(test_json_member(a, "channels"), 0), "state"), "digest");
 	json_object_put(root);
 	free(out);
 	free(err);

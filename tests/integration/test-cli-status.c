@@ -10,6 +10,7 @@
 
 #include "cli/cli.h"
 #include "harness/cli-run.h"
+#include "harness/json.h"
 #include "common/util.h"
 #include "harness/redis.h"
 #include "store/jobs.h"
@@ -116,20 +117,11 @@ fill(void)
 }
 
 static struct json_object *
-get(struct json_object *o, const char *k)
-{
-	struct json_object *v = NULL;
-
-	cr_assert(json_object_object_get_ex(o, k, &v), "no key %s in %s", k, json_object_to_json_string(o));
-	return v;
-}
-
-static struct json_object *
 source_named(struct json_object *srcs, const char *name)
 {
 	for (size_t i = 0; i < json_object_array_length(srcs); i++) {
 		struct json_object *s = json_object_array_get_idx(srcs, i);
-		if (strcmp(json_object_get_string(get(s, "name")), name) == 0)
+		if (strcmp(json_object_get_string(test_json_member(s, "name")), name) == 0)
 			return s;
 	}
 	cr_assert_fail("no source %s", name);
@@ -150,54 +142,55 @@ Test(cli_status, json_sources_queues_daemons)
 	root = json_tokener_parse(out);
 	cr_assert_not_null(root, "not JSON: %s", out);
 
-	srcs = get(root, "sources");
+	srcs = test_json_member(root, "sources");
 	cr_assert_eq(json_object_array_length(srcs), 3);
 	/* Sorted by name. */
-	cr_assert_str_eq(json_object_get_string(get(json_object_array_get_idx(srcs, 0), "name")), "alpha");
-	cr_assert_str_eq(json_object_get_string(get(json_object_array_get_idx(srcs, 2), "name")), "gamma");
+	cr_assert_str_eq(json_object_get_string(test_json_member(json_object_array_get_idx(srcs, 0), "name")), "alpha");
+	cr_assert_str_eq(json_object_get_string(test_json_member(json_object_array_get_idx(srcs, 2), "name")), "gamma");
 
 	s = source_named(srcs, "alpha");
-	cr_assert_str_eq(json_object_get_string(get(s, "last_ok")), "2025-11-24T16:00:05Z");
-	cr_assert_eq(json_object_get_int64(get(s, "last_ok_ms")), T0 + 5000);
-	cr_assert_null(get(s, "last_error"));
-	cr_assert_eq(json_object_get_int64(get(s, "error_streak")), 0);
-	cr_assert(json_object_get_boolean(get(s, "scheduled")));
+	cr_assert_str_eq(json_object_get_string(test_json_member(s, "last_ok")), "2025-11-24T16:00:05Z");
+	cr_assert_eq(json_object_get_int64(test_json_member(s, "last_ok_ms")), T0 + 5000);
+	cr_assert_null(test_json_member(s, "last_error"));
+	cr_assert_eq(json_object_get_int64(test_json_member(s, "error_streak")), 0);
+	cr_assert(json_object_get_boolean(test_json_member(s, "scheduled")));
 	/* enqueue_now pushed alpha's due time to now + interval (jitter 0). */
-	cr_assert_eq(json_object_get_int64(get(s, "next_due_ms")), T0 + HOUR);
+	cr_assert_eq(json_object_get_int64(test_json_member(s, "next_due_ms")), T0 + HOUR);
 
 	s = source_named(srcs, "beta");
-	cr_assert_null(get(s, "last_ok"));
-	cr_assert_str_eq(json_object_get_string(get(s, "last_error")), "HTTP 503 from https://beta.example/");
-	cr_assert_str_eq(json_object_get_string(get(s, "last_error_time")), "2025-11-24T16:00:07Z");
-	cr_assert_eq(json_object_get_int64(get(s, "error_streak")), 2);
-	beta_due = json_object_get_int64(get(s, "next_due_ms"));
+	cr_assert_null(test_json_member(s, "last_ok"));
+	cr_assert_str_eq(json_object_get_string(test_json_member(s, "last_error")),
+	    "HTTP 503 from https://beta.example/");
+	cr_assert_str_eq(json_object_get_string(test_json_member(s, "last_error_time")), "2025-11-24T16:00:07Z");
+	cr_assert_eq(json_object_get_int64(test_json_member(s, "error_streak")), 2);
+	beta_due = json_object_get_int64(test_json_member(s, "next_due_ms"));
 	/* Backoff after 2 failures: interval x 2^2 from the last failure. */
 	cr_assert_eq(beta_due, T0 + 7000 + 4 * HOUR);
 
 	s = source_named(srcs, "gamma");
-	cr_assert(!json_object_get_boolean(get(s, "scheduled")));
-	cr_assert_str_eq(json_object_get_string(get(s, "last_error")), "timeout");
-	cr_assert_eq(json_object_get_int64(get(s, "error_streak")), 1);
+	cr_assert(!json_object_get_boolean(test_json_member(s, "scheduled")));
+	cr_assert_str_eq(json_object_get_string(test_json_member(s, "last_error")), "timeout");
+	cr_assert_eq(json_object_get_int64(test_json_member(s, "error_streak")), 1);
 
-	q = get(get(root, "queues"), "jobs");
-	cr_assert_str_eq(json_object_get_string(get(q, "key")), "pw:jobs");
-	cr_assert_eq(json_object_get_int64(get(q, "length")), 1);
-	cr_assert_eq(json_object_get_int64(get(q, "pending")), 1);
-	q = get(get(root, "queues"), "alerts");
-	cr_assert_eq(json_object_get_int64(get(q, "length")), 0);
-	cr_assert_null(get(q, "pending"), "no notifiers group yet");
-	q = get(get(root, "queues"), "dead");
-	cr_assert_eq(json_object_get_int64(get(q, "length")), 0);
+	q = test_json_member(test_json_member(root, "queues"), "jobs");
+	cr_assert_str_eq(json_object_get_string(test_json_member(q, "key")), "pw:jobs");
+	cr_assert_eq(json_object_get_int64(test_json_member(q, "length")), 1);
+	cr_assert_eq(json_object_get_int64(test_json_member(q, "pending")), 1);
+	q = test_json_member(test_json_member(root, "queues"), "alerts");
+	cr_assert_eq(json_object_get_int64(test_json_member(q, "length")), 0);
+	cr_assert_null(test_json_member(q, "pending"), "no notifiers group yet");
+	q = test_json_member(test_json_member(root, "queues"), "dead");
+	cr_assert_eq(json_object_get_int64(test_json_member(q, "length")), 0);
 
-	d = get(root, "daemons");
+	d = test_json_member(root, "daemons");
 	cr_assert_eq(json_object_array_length(d), 1);
 	d = json_object_array_get_idx(d, 0);
-	cr_assert_str_eq(json_object_get_string(get(d, "name")), "host-a:101");
-	cr_assert_eq(json_object_get_int64(get(d, "pending")), 1);
+	cr_assert_str_eq(json_object_get_string(test_json_member(d, "name")), "host-a:101");
+	cr_assert_eq(json_object_get_int64(test_json_member(d, "pending")), 1);
 	/* Default job-timeout max(2 x 30 s, 60 s) = 60 s: alive under 120 s idle. */
-	cr_assert(json_object_get_boolean(get(d, "alive")));
-	cr_assert_eq(json_object_get_int64(get(root, "daemons_alive")), 1);
-	cr_assert_eq(json_object_get_int64(get(root, "alive_idle_limit_ms")), 120000);
+	cr_assert(json_object_get_boolean(test_json_member(d, "alive")));
+	cr_assert_eq(json_object_get_int64(test_json_member(root, "daemons_alive")), 1);
+	cr_assert_eq(json_object_get_int64(test_json_member(root, "alive_idle_limit_ms")), 120000);
 	json_object_put(root);
 	free(out);
 	free(err);
@@ -241,12 +234,12 @@ Test(cli_status, idle_consumer_is_not_alive)
 	cr_assert_eq(pw(&out, &err, "status", "--json"), CLI_EXIT_OK, "stderr: %s", err);
 	root = json_tokener_parse(out);
 	cr_assert_not_null(root, "not JSON: %s", out);
-	cr_assert_eq(json_object_get_int64(get(root, "alive_idle_limit_ms")), 20);
-	d = json_object_array_get_idx(get(root, "daemons"), 0);
+	cr_assert_eq(json_object_get_int64(test_json_member(root, "alive_idle_limit_ms")), 20);
+	d = json_object_array_get_idx(test_json_member(root, "daemons"), 0);
 	cr_assert_not_null(d);
-	cr_assert(!json_object_get_boolean(get(d, "alive")));
-	cr_assert_geq(json_object_get_int64(get(d, "idle_ms")), 100);
-	cr_assert_eq(json_object_get_int64(get(root, "daemons_alive")), 0);
+	cr_assert(!json_object_get_boolean(test_json_member(d, "alive")));
+	cr_assert_geq(json_object_get_int64(test_json_member(d, "idle_ms")), 100);
+	cr_assert_eq(json_object_get_int64(test_json_member(root, "daemons_alive")), 0);
 	json_object_put(root);
 	free(out);
 	free(err);

@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "crawl/multi.h"
 #include "harness/httpd.h"
+#include "harness/run.h"
 
 #define AGENT "pricewatch/0.1 (+https://example.org/bot)"
 
@@ -23,26 +24,12 @@ static const char *const files[] = {
 };
 
 static void
-write_file(const char *name, const char *body)
-{
-	char path[512];
-	FILE *f;
-
-	cr_assert(pw_snprintf(path, sizeof path, "%s/%s", docroot, name));
-	f = fopen(path, "wb");
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(body, 1, strlen(body), f), strlen(body));
-	cr_assert_eq(fclose(f), 0);
-}
-
-static void
 setup(void)
 {
 	cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
-	pw_strlcpy(docroot, "/tmp/pw-crawl-engine-XXXXXX", sizeof docroot);
-	cr_assert_not_null(mkdtemp(docroot));
+	test_httpd_make_docroot(docroot, sizeof docroot, "pw-crawl-engine");
 	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-		write_file(files[i], page);
+		test_httpd_write(docroot, files[i], page);
 	test_httpd_start(&httpd, docroot);
 	test_httpd_start_on(&httpd2, docroot, "127.0.0.2");
 }
@@ -50,14 +37,9 @@ setup(void)
 static void
 teardown(void)
 {
-	char path[512];
-
 	test_httpd_stop(&httpd);
 	test_httpd_stop(&httpd2);
-	for (size_t i = 0; i < sizeof files / sizeof files[0]; i++)
-		if (pw_snprintf(path, sizeof path, "%s/%s", docroot, files[i]))
-			unlink(path);
-	rmdir(docroot);
+	test_remove_tree(docroot);
 	curl_global_cleanup();
 }
 

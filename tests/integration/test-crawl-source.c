@@ -18,6 +18,7 @@
 #include "harness/cli-run.h"
 #include "harness/httpd.h"
 #include "harness/redis.h"
+#include "harness/run.h"
 #include "store/store.h"
 
 struct fixture {
@@ -30,19 +31,6 @@ struct fixture {
 };
 
 static struct fixture fx;
-
-static void
-write_text(const char *name, const char *text)
-{
-	char path[512];
-	FILE *f;
-
-	cr_assert(pw_snprintf(path, sizeof path, "%s/%s", fx.docroot, name));
-	f = fopen(path, "w");
-	cr_assert_not_null(f, "cannot write %s: %s", path, strerror(errno));
-	fputs(text, f);
-	cr_assert_eq(fclose(f), 0);
-}
 
 /* A product page (JSON-LD) whose optional next link goes to next_url. */
 static void
@@ -57,7 +45,7 @@ write_product(const char *name, const char *sku, const char *price, const char *
 	    sku, sku, sku, price, next_url != NULL ? "<a class=\"next\" href=\"" : "",
 	    next_url != NULL ? next_url : "", next_url != NULL ? "\">next</a>" : "");
 
-	write_text(name, html);
+	test_httpd_write(fx.docroot, name, html);
 	free(html);
 }
 
@@ -88,18 +76,13 @@ setup(void)
 static void
 teardown(void)
 {
-	char *cmd;
-
 	if (fx.cfg_loaded)
 		config_free(&fx.cfg);
 	store_close(fx.st);
 	test_httpd_stop(&fx.web);
 	test_httpd_stop(&fx.web2);
 	test_redis_stop(&fx.redis);
-	cmd = xasprintf("rm -rf '%s'", fx.dir);
-	if (system(cmd) != 0)
-		fprintf(stderr, "cannot remove %s\n", fx.dir);
-	free(cmd);
+	test_remove_tree(fx.dir);
 	curl_global_cleanup();
 }
 
@@ -273,7 +256,7 @@ Test(crawl_source, templates_sitemaps_robots_and_max_pages)
 	sitemap = xasprintf("<?xml version=\"1.0\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">"
 	    "<url><loc>%s/p5.html</loc></url><url><loc>%s/about.html</loc></url>"
 	    "<url><loc>%s/p6.html</loc></url></urlset>\n", fx.web.base_url, fx.web.base_url, fx.web.base_url);
-	write_text("sitemap.xml", sitemap);
+	test_httpd_write(fx.docroot, "sitemap.xml", sitemap);
 	free(sitemap);
 	test_httpd_set_robots(&fx.web, 200, "User-agent: *\nDisallow: /p6.html\n");
 	lines = xasprintf("url = %s/p{1..3}.html\nsitemap = %s/sitemap.xml\nsitemap-filter = /p[0-9]+\\.html$\n"
@@ -339,30 +322,36 @@ sink_deliver(void *arg, const char *source, const char *listing_id, const char *
 	pw_strlcpy(l->error, error != NULL ? error : "", sizeof l->error);
 }
 
-Test(crawl_source, image_sink_gets_the_image)
+/* Crawls source "s" configured by source_lines with the logging image sink (log is reset first). */
+static void
+crawl_with_sink(struct sink_log *log, const char *source_lines)
 {
-	struct sink_log log = { 0 };
-	struct crawler_image_sink sink = { .want = sink_want, .deliver = sink_deliver, .arg = &log };
+	struct crawler_image_sink sink = { .want = sink_want, .deliver = sink_deliver, .arg = log };
 	struct crawler *c;
 	struct seen s;
-	char *lines;
-	char path[400];
 
-	write_product("p.html", "K-1", "19.99", NULL);
-	cr_assert(pw_snprintf(path, sizeof path, "%s/img", fx.docroot));
-	cr_assert_eq(mkdir(path, 0755), 0);
-	write_text("img/K-1.webp", "RIFF0000WEBPVP8 fake image bytes");
-	lines = xasprintf("url = %s/p.html\nallow-private = yes\n", fx.web.base_url);
-	load_config(lines);
-	free(lines);
+	memset(log, 0, sizeof *log);
+	load_config(source_lines);
 	c = crawler_new(&fx.cfg);
 	crawler_set_image_sink(c, &sink);
 	cr_assert(crawl(c, fx.st, &s));
+	crawler_free(c);
+}
+
+Test(crawl_source, image_sink_gets_the_image)
+{
+	struct sink_log log;
+	char *lines;
+
+	write_product("p.html", "K-1", "19.99", NULL);
+	test_httpd_write(fx.docroot, "img/K-1.webp", "RIFF0000WEBPVP8 fake image bytes");
+	lines = xasprintf("url = %s/p.html\nallow-private = yes\n", fx.web.base_url);
+	crawl_with_sink(&log, lines);
+	free(lines);
 	cr_assert_eq(log.wanted, 1);
 	cr_assert_eq(log.delivered, 1);
 	cr_assert_str_eq(log.error, "");
 	cr_assert_eq(log.len, strlen("RIFF0000WEBPVP8 fake image bytes"));
-	crawler_free(c);
 }
 
 /* A file: shop page (a configured start URL) may load file: images below its own directory, nothing else. */
@@ -371,50 +360,31 @@ Test(crawl_source, file_page_images_only_from_its_own_tree)
 	static const char page[] = "<html><head><script type=\"application/ld+json\">"
 	    "{\"@type\":\"Product\",\"name\":\"Kettle\",\"sku\":\"K-1\",\"image\":\"%s\","
 	    "\"offers\":{\"price\":\"19.99\",\"priceCurrency\":\"EUR\"}}</script></head></html>";
-	struct sink_log log = { 0 };
-	struct crawler_image_sink sink = { .want = sink_want, .deliver = sink_deliver, .arg = &log };
-	struct crawler *c;
-	struct seen s;
+	struct sink_log log;
 	char *lines, *html;
-	char path[400];
 
-	cr_assert(pw_snprintf(path, sizeof path, "%s/shop", fx.docroot));
-	cr_assert_eq(mkdir(path, 0755), 0);
-	cr_assert(pw_snprintf(path, sizeof path, "%s/shop/img", fx.docroot));
-	cr_assert_eq(mkdir(path, 0755), 0);
-	cr_assert(pw_snprintf(path, sizeof path, "%s/img", fx.docroot));
-	cr_assert_eq(mkdir(path, 0755), 0);
-	write_text("shop/img/K-1.webp", "RIFF0000WEBPVP8 inside the shop");
-	write_text("img/K-1.webp", "RIFF0000WEBPVP8 outside the shop");
+	test_httpd_write(fx.docroot, "shop/img/K-1.webp", "RIFF0000WEBPVP8 inside the shop");
+	test_httpd_write(fx.docroot, "img/K-1.webp", "RIFF0000WEBPVP8 outside the shop");
 	html = xasprintf(page, "img/K-1.webp");
-	write_text("shop/in.html", html);
+	test_httpd_write(fx.docroot, "shop/in.html", html);
 	free(html);
 	html = xasprintf(page, "../img/K-1.webp");
-	write_text("shop/out.html", html);
+	test_httpd_write(fx.docroot, "shop/out.html", html);
 	free(html);
 
 	lines = xasprintf("url = file://%s/shop/in.html\n", fx.docroot);
-	load_config(lines);
+	crawl_with_sink(&log, lines);
 	free(lines);
-	c = crawler_new(&fx.cfg);
-	crawler_set_image_sink(c, &sink);
-	cr_assert(crawl(c, fx.st, &s));
 	cr_assert_eq(log.delivered, 1);
 	cr_assert_str_eq(log.error, "");
 	cr_assert_eq(log.len, strlen("RIFF0000WEBPVP8 inside the shop"));
-	crawler_free(c);
 
-	memset(&log, 0, sizeof log);
 	lines = xasprintf("url = file://%s/shop/out.html\n", fx.docroot);
-	load_config(lines);
+	crawl_with_sink(&log, lines);
 	free(lines);
-	c = crawler_new(&fx.cfg);
-	crawler_set_image_sink(c, &sink);
-	cr_assert(crawl(c, fx.st, &s));
 	cr_assert_eq(log.delivered, 1);
 	cr_assert_eq(log.len, 0);
 	cr_assert_not_null(strstr(log.error, "file: URLs only as configured start URLs"), "%s", log.error);
-	crawler_free(c);
 }
 
 /* "pricewatch crawl SOURCE --once": plain lines, JSON, unknown source, and a failing URL. */

@@ -11,6 +11,7 @@
 #include "common/util.h"
 #include "crawl/fetch.h"
 #include "tests/harness/httpd.h"
+#include "tests/harness/run.h"
 
 static struct test_httpd httpd;
 static char docroot[256];
@@ -22,34 +23,18 @@ static const char index_html[] = "<html><body>fixture index</body></html>\n";
 
 #define BIG_SIZE 100000
 
-static const char *const docroot_files[] = { "page.html", "index.html", "big.txt" };
-
-static void
-write_file(const char *name, const char *data, size_t len)
-{
-	char path[512];
-	FILE *f;
-
-	cr_assert(pw_snprintf(path, sizeof path, "%s/%s", docroot, name));
-	f = fopen(path, "wb");
-	cr_assert_not_null(f, "cannot create %s", path);
-	cr_assert_eq(fwrite(data, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
-}
-
 static void
 setup(void)
 {
 	char *big;
 
 	cr_assert(fetch_global_init());
-	pw_strlcpy(docroot, "/tmp/pw-fetch-test-XXXXXX", sizeof docroot);
-	cr_assert_not_null(mkdtemp(docroot));
-	write_file("page.html", page_html, sizeof page_html - 1);
-	write_file("index.html", index_html, sizeof index_html - 1);
+	test_httpd_make_docroot(docroot, sizeof docroot, "pw-fetch-test");
+	test_httpd_write(docroot, "page.html", page_html);
+	test_httpd_write(docroot, "index.html", index_html);
 	big = xmalloc(BIG_SIZE);
 	memset(big, 'b', BIG_SIZE);
-	write_file("big.txt", big, BIG_SIZE);
+	test_httpd_write_file(docroot, "big.txt", big, BIG_SIZE);
 	free(big);
 	test_httpd_start(&httpd, docroot);
 }
@@ -57,13 +42,8 @@ setup(void)
 static void
 teardown(void)
 {
-	char path[512];
-
 	test_httpd_stop(&httpd);
-	for (size_t i = 0; i < sizeof docroot_files / sizeof docroot_files[0]; i++)
-		if (pw_snprintf(path, sizeof path, "%s/%s", docroot, docroot_files[i]))
-			unlink(path);
-	rmdir(docroot);
+	test_remove_tree(docroot);
 	fetch_global_cleanup();
 }
 

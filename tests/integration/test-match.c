@@ -7,6 +7,7 @@
 #include "match/catalog.h"
 #include "match/matcher.h"
 #include "test-recognise-util.h"
+#include "harness/json.h"
 
 static struct rt t;
 
@@ -40,15 +41,6 @@ match_json(const char *image, const char *top)
 	return a;
 }
 
-static struct json_object *
-get(struct json_object *o, const char *name)
-{
-	struct json_object *v = NULL;
-
-	cr_assert(json_object_object_get_ex(o, name, &v), "no %s in %s", name, json_object_to_json_string(o));
-	return v;
-}
-
 /* A marketplace copy (cropped, smaller, padded white, WebP q50) finds its product first, as a match. */
 Test(match, local_image_finds_its_product)
 {
@@ -60,13 +52,13 @@ Test(match, local_image_finds_its_product)
 	a = match_json(rt_path(&t, "shop.webp"), "3");
 	cr_assert_eq(json_object_array_length(a), 3);
 	first = json_object_array_get_idx(a, 0);
-	cr_assert_str_eq(json_object_get_string(get(first, "sku")), "COF");
-	cr_assert(json_object_get_boolean(get(first, "match")));
-	cr_assert_gt(json_object_get_double(get(first, "score")), 0.6);
-	cr_assert_lt(json_object_get_double(get(json_object_array_get_idx(a, 1), "score")),
-	    json_object_get_double(get(first, "score")));
-	cr_assert(!json_object_get_boolean(get(json_object_array_get_idx(a, 1), "match")));
-	reasons = get(first, "reasons");
+	cr_assert_str_eq(json_object_get_string(test_json_member(first, "sku")), "COF");
+	cr_assert(json_object_get_boolean(test_json_member(first, "match")));
+	cr_assert_gt(json_object_get_double(test_json_member(first, "score")), 0.6);
+	cr_assert_lt(json_object_get_double(test_json_member(json_object_array_get_idx(a, 1), "score")),
+	    json_object_get_double(test_json_member(first, "score")));
+	cr_assert(!json_object_get_boolean(test_json_member(json_object_array_get_idx(a, 1), "match")));
+	reasons = test_json_member(first, "reasons");
 	for (size_t i = 0; i < json_object_array_length(reasons); i++)
 		has_hist |= strncmp(json_object_get_string(json_object_array_get_idx(reasons, i)), "histogram=", 10) == 0;
 	cr_assert(has_hist, "%s", json_object_to_json_string(reasons));
@@ -84,7 +76,7 @@ Test(match, local_image_finds_its_product)
 	a = match_json(rt_photo("astronaut.jpg"), "5");
 	cr_assert_eq(json_object_array_length(a), 3);
 	for (size_t i = 0; i < 3; i++)
-		cr_assert(!json_object_get_boolean(get(json_object_array_get_idx(a, i), "match")), "%s",
+		cr_assert(!json_object_get_boolean(test_json_member(json_object_array_get_idx(a, i), "match")), "%s",
 		    json_object_to_json_string(a));
 	json_object_put(a);
 }

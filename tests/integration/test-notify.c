@@ -18,6 +18,7 @@
 #include "common/util.h"
 #include "harness/cli-run.h"
 #include "harness/httpd.h"
+#include "harness/json.h"
 
 static char dir[] = "/tmp/pw-notify-XXXXXX";
 static char conf[300], body_path[300];
@@ -191,15 +192,6 @@ pw(char **out, char **err, const char *a1, const char *a2, const char *a3)
 	return test_cli_run(argc, argv, out, err, NULL);
 }
 
-static json_object *
-get(json_object *o, const char *k)
-{
-	json_object *v = NULL;
-
-	cr_assert(json_object_object_get_ex(o, k, &v), "no key %s in %s", k, json_object_to_json_string(o));
-	return v;
-}
-
 Test(notify, delivers_a_signed_test_message)
 {
 	char *out, *err, *text;
@@ -223,8 +215,8 @@ Test(notify, delivers_a_signed_test_message)
 	cr_assert_not_null(text);
 	j = json_tokener_parse(strchr(strchr(text, '\n') + 1, '\n') + 1);
 	cr_assert_not_null(j, "%s", text);
-	cr_assert_str_eq(json_object_get_string(get(j, "kind")), "test");
-	cr_assert_str_eq(json_object_get_string(get(get(j, "listing"), "title")),
+	cr_assert_str_eq(json_object_get_string(test_json_member(j, "kind")), "test");
+	cr_assert_str_eq(json_object_get_string(test_json_member(test_json_member(j, "listing"), "title")),
 	    "pricewatch test message for notifier 'hook'");
 	json_object_put(j);
 	free(text);
@@ -249,10 +241,10 @@ Test(notify, json_reports_the_http_status_of_a_refusal)
 	}
 	j = json_tokener_parse(out);
 	cr_assert_not_null(j, "%s", out);
-	cr_assert_eq(json_object_get_boolean(get(j, "delivered")), 0);
-	cr_assert_str_eq(json_object_get_string(get(j, "stage")), "http");
-	cr_assert_eq(json_object_get_int(get(j, "code")), 405);
-	cr_assert_str_eq(json_object_get_string(get(j, "type")), "webhook");
+	cr_assert_eq(json_object_get_boolean(test_json_member(j, "delivered")), 0);
+	cr_assert_str_eq(json_object_get_string(test_json_member(j, "stage")), "http");
+	cr_assert_eq(json_object_get_int(test_json_member(j, "code")), 405);
+	cr_assert_str_eq(json_object_get_string(test_json_member(j, "type")), "webhook");
 	json_object_put(j);
 	free(out);
 	free(err);

@@ -19,6 +19,8 @@
 #include <criterion/criterion.h>
 #include <curl/curl.h>
 
+#include "harness/http-get.h"
+
 #define TOKEN "daemon-test-token"
 #define LISTING "demo:sku:HT-KET-17"
 
@@ -41,35 +43,6 @@ __attribute__((constructor)) static void
 one_job_at_a_time(void)
 {
 	setenv("CRITERION_JOBS", "1", 0);
-}
-
-/* A TCP socket bound to a free loopback port (listening when listening is true); its port in *port_out. */
-static int
-loopback_socket(bool listening, unsigned *port_out)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	if (listening)
-		cr_assert_eq(listen(fd, 1), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	*port_out = ntohs(sa.sin_port);
-	return fd;
-}
-
-/* A loopback port that was free a moment ago. */
-static unsigned
-free_port(void)
-{
-	unsigned p;
-
-	close(loopback_socket(false, &p));
-	return p;
 }
 
 static void
@@ -102,42 +75,14 @@ expect_notify(const char *want)
 	cr_assert_fail("no %s from the daemon", want);
 }
 
-static size_t
-collect(char *data, size_t size, size_t nmemb, void *arg)
-{
-	char **body = arg;
-	size_t n = size * nmemb, have = *body != NULL ? strlen(*body) : 0;
-
-	*body = realloc(*body, have + n + 1);
-	memcpy(*body + have, data, n);
-	(*body)[have + n] = '\0';
-	return n;
-}
-
 /* GETs path on port with token; returns the status (0: no connection), the body in *body (caller frees). */
 static long
 get_at(unsigned at, const char *token, const char *path, char **body)
 {
-	CURL *c = curl_easy_init();
-	struct curl_slist *h;
-	char url[256], auth[256];
-	long status = 0;
+	char url[256];
 
-	*body = NULL;
-	snprintf(auth, sizeof(auth), "Authorization: Bearer %s", token);
-	h = curl_slist_append(NULL, auth);
 	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", at, path);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, body);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_slist_free_all(h);
-	curl_easy_cleanup(c);
-	return status;
+	return test_http_get(url, token, body);
 }
 
 /* The token get() sends; a test that changes the daemon's token changes it too. */
@@ -293,7 +238,7 @@ up(void)
 	snprintf(token_path, sizeof(token_path), "%s/admin.token", dir);
 	snprintf(log_path, sizeof(log_path), "%s/daemon.log", dir);
 	snprintf(notify_path, sizeof(notify_path), "%s/notify", dir);
-	port = free_port();
+	port = test_free_port();
 	write_file(token_path, TOKEN "\n");
 	write_conf(port, up_extra, KETTLE_SOURCE);
 
@@ -449,7 +394,7 @@ Test(opsd, hup_adds_and_removes_sources, .init = up, .fini = down, .timeout = 24
 /* A new token or address restarts the endpoint; a bad file or a taken port keeps the running one. */
 Test(opsd, hup_applies_admin_settings_and_keeps_them_on_bad_config, .init = up, .fini = down, .timeout = 180)
 {
-	unsigned port2 = free_port(), taken;
+	unsigned port2 = test_free_port(), taken;
 	char *body = NULL;
 	int fd;
 
@@ -479,7 +424,7 @@ Test(opsd, hup_applies_admin_settings_and_keeps_them_on_bad_config, .init = up, 
 	free(body);
 
 	/* A port someone else holds: the reload is refused and the endpoint stays where it was. */
-	fd = loopback_socket(true, &taken);
+	fd = test_loopback_socket(true, &taken);
 	write_conf(taken, "", TEAPOT_SOURCE);
 	reload_daemon();
 	expect_in_file(log_path, "Address already in use");
@@ -499,7 +444,7 @@ Test(opsd, admin_port_in_use_is_fatal_and_clear, .timeout = 60)
 	const char *build = getenv("PW_TOP_BUILDDIR");
 	char tmpl[] = "/tmp/pw-opsd2-XXXXXX", cfg[128], text[512], bin[512], log[128], buf[4096];
 	unsigned taken;
-	int fd = loopback_socket(true, &taken), wstatus, out;
+	int fd = test_loopback_socket(true, &taken), wstatus, out;
 	ssize_t n;
 	pid_t pid;
 

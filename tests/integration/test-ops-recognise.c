@@ -12,7 +12,9 @@
 #include <curl/curl.h>
 #include <json-c/json.h>
 
+#include "harness/http-get.h"
 #include "harness/httpd.h"
+#include "harness/json.h"
 #include "test-recognise-util.h"
 
 static struct rt t;
@@ -20,46 +22,21 @@ static struct test_httpd shop;
 static unsigned admin_port;
 static pid_t daemon_pid = -1;
 
-/* A loopback port that was free a moment ago. */
-static unsigned
-free_port(void)
-{
-	struct sockaddr_in sa;
-	socklen_t len = sizeof(sa);
-	int fd = socket(AF_INET, SOCK_STREAM, 0);
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sin_family = AF_INET;
-	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	cr_assert_eq(getsockname(fd, (struct sockaddr *)&sa, &len), 0);
-	close(fd);
-	return ntohs(sa.sin_port);
-}
-
 /* The shop: one product page whose image is our cup photographed again (cropped, WebP); the catalogue has it. */
 static void
 setup(void)
 {
-	char docroot[400], img[500], *html, conf[2048];
+	char docroot[400], *html, conf[2048];
 
-	rt_setup(&t, NULL);
-	cr_assert(pw_snprintf(docroot, sizeof docroot, "%s/shop", t.dir));
-	cr_assert_eq(mkdir(docroot, 0755), 0);
-	cr_assert(pw_snprintf(img, sizeof img, "%s/img", docroot));
-	cr_assert_eq(mkdir(img, 0755), 0);
-	test_httpd_start(&shop, docroot);
-	cr_assert(pw_snprintf(img, sizeof img, "%s/img/tasse.webp", docroot));
-	rt_variant(rt_photo("coffee.jpg"), img, 4, 300, false, 70);
+	rt_shop_setup(&t, &shop, docroot, sizeof docroot);
 	html = xasprintf("<html><head><script type=\"application/ld+json\">"
 	    "{\"@context\":\"https://schema.org\",\"@type\":\"Product\",\"name\":\"Tasse\",\"sku\":\"T-100\","
 	    "\"image\":\"%s/img/tasse.webp\",\"offers\":{\"@type\":\"Offer\",\"price\":\"3.49\","
 	    "\"priceCurrency\":\"EUR\"}}</script></head><body></body></html>", shop.base_url);
-	cr_assert(pw_snprintf(img, sizeof img, "%s/cup.html", docroot));
-	rt_write(img, html);
+	test_httpd_write(docroot, "cup.html", html);
 	free(html);
 	rt_catalogue(&t);
-	admin_port = free_port();
+	admin_port = test_free_port();
 	cr_assert(pw_snprintf(conf, sizeof conf,
 	    "[redis]\nurl = %s\n\n[daemon]\nstate-dir = %s/state\nadmin-listen = 127.0.0.1:%u\n\n"
 	    "[crawl]\ntimeout = 10s\nconnect-timeout = 2s\nper-host-delay = 0s\n\n[match]\nthreshold = 0.60\n\n"
@@ -111,35 +88,14 @@ daemon_output(void)
 	return text != NULL ? text : xstrdup("(no output)");
 }
 
-static size_t
-collect(char *data, size_t size, size_t nmemb, void *arg)
-{
-	FILE *f = arg;
-
-	return fwrite(data, size, nmemb, f);
-}
-
 /* GET /metrics on the daemon's admin endpoint; the body (caller frees), or NULL while it does not answer 200. */
 static char *
 get_metrics(void)
 {
-	CURL *c = curl_easy_init();
-	char url[128], *body = NULL;
-	size_t len = 0;
-	long status = 0;
-	FILE *f = open_memstream(&body, &len);
+	char url[128], *body;
 
 	cr_assert(pw_snprintf(url, sizeof url, "http://127.0.0.1:%u/metrics", admin_port));
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, collect);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, f);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, 20L);
-	curl_easy_setopt(c, CURLOPT_NOPROXY, "*");
-	if (curl_easy_perform(c) == CURLE_OK)
-		curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(c);
-	fclose(f);
-	if (status != 200) {
+	if (test_http_get(url, NULL, &body) != 200) {
 		free(body);
 		return NULL;
 	}
@@ -182,15 +138,6 @@ wait_for_inference(char *backend, size_t blen)
 	return NULL;
 }
 
-static struct json_object *
-member(struct json_object *o, const char *k)
-{
-	struct json_object *v = NULL;
-
-	cr_assert(json_object_object_get_ex(o, k, &v), "no key %s in %s", k, json_object_to_json_string(o));
-	return v;
-}
-
 /* Polls status --json (at most 60 s) until the only daemon shows a model; returns that daemon's object. */
 static struct json_object *
 wait_for_status_model(struct json_object **root)
@@ -205,10 +152,10 @@ wait_for_status_model(struct json_object **root)
 		cr_assert_not_null(*root, "%s", out);
 		free(out);
 		free(err);
-		daemons = member(*root, "daemons");
+		daemons = test_json_member(*root, "daemons");
 		if (json_object_array_length(daemons) == 1) {
 			d = json_object_array_get_idx(daemons, 0);
-			if (json_object_get_type(member(d, "model")) == json_type_string)
+			if (json_object_get_type(test_json_member(d, "model")) == json_type_string)
 				return d;
 		}
 		json_object_put(*root);
@@ -243,12 +190,12 @@ Test(ops_recognise, metrics_time_inferences_and_status_names_model_and_backend)
 
 	/* status: the daemon's model id (name@hash/output/...) and the backend the histogram is labelled with. */
 	d = wait_for_status_model(&root);
-	cr_assert(strchr(json_object_get_string(member(d, "model")), '@') != NULL, "%s",
+	cr_assert(strchr(json_object_get_string(test_json_member(d, "model")), '@') != NULL, "%s",
 	    json_object_to_json_string(d));
-	cr_assert_str_eq(json_object_get_string(member(d, "backend")), backend);
-	cr_assert_str_eq(json_object_get_string(member(d, "version")), PACKAGE_VERSION);
-	cr_assert(json_object_get_boolean(member(d, "alive")));
-	line = xasprintf("model %s on %s", json_object_get_string(member(d, "model")), backend);
+	cr_assert_str_eq(json_object_get_string(test_json_member(d, "backend")), backend);
+	cr_assert_str_eq(json_object_get_string(test_json_member(d, "version")), PACKAGE_VERSION);
+	cr_assert(json_object_get_boolean(test_json_member(d, "alive")));
+	line = xasprintf("model %s on %s", json_object_get_string(test_json_member(d, "model")), backend);
 	json_object_put(root);
 	cr_assert_eq(rt_pw(&t, &out, &err, "status", NULL), CLI_EXIT_OK, "%s", err);
 	cr_assert_not_null(strstr(out, line), "no \"%s\" in:\n%s", line, out);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <hiredis/hiredis.h>
 #include <webp/encode.h>
@@ -15,6 +16,7 @@
 #include "cli/cli.h"
 #include "common/util.h"
 #include "harness/cli-run.h"
+#include "harness/httpd.h"
 #include "harness/redis.h"
 #include "image/image.h"
 #include "store/store.h"
@@ -266,6 +268,26 @@ rt_hash_is(struct rt *t, const char *key, const char *field, const char *want)
 
 	cr_assert_str_eq(v, want, "%s %s is \"%s\", expected \"%s\"", key, field, v, want);
 	free(v);
+}
+
+/*
+ * The fixture shop of the recognition tests: starts t (rt_setup, default config),
+ * makes DIR/shop (its path into docroot) with img/tasse.webp, our cup photo
+ * cropped and re-encoded as WebP, and serves it with shop on 127.0.0.1.
+ */
+static inline void
+rt_shop_setup(struct rt *t, struct test_httpd *shop, char *docroot, size_t size)
+{
+	char img[600];
+
+	rt_setup(t, NULL);
+	cr_assert(pw_snprintf(docroot, size, "%s/shop", t->dir));
+	cr_assert_eq(mkdir(docroot, 0755), 0);
+	cr_assert(pw_snprintf(img, sizeof img, "%s/img", docroot));
+	cr_assert_eq(mkdir(img, 0755), 0);
+	test_httpd_start(shop, docroot);
+	cr_assert(pw_snprintf(img, sizeof img, "%s/img/tasse.webp", docroot));
+	rt_variant(rt_photo("coffee.jpg"), img, 4, 300, false, 70);
 }
 
 #endif

@@ -12,6 +12,7 @@
 #include "crawl/fetch.h"
 #include "crawl/sources.h"
 #include "harness/httpd.h"
+#include "harness/run.h"
 
 #define SITEMAP_URL "https://shop.example.com/sitemap.xml"
 
@@ -430,37 +431,20 @@ static struct test_httpd httpd;
 static char docroot[256];
 
 static void
-put_file(const char *name, const char *data, size_t len)
-{
-	char path[512];
-	FILE *f;
-
-	cr_assert(pw_snprintf(path, sizeof path, "%s/%s", docroot, name));
-	f = fopen(path, "wb");
-	cr_assert_not_null(f, "%s", path);
-	cr_assert_eq(fwrite(data, 1, len, f), len);
-	cr_assert_eq(fclose(f), 0);
-}
-
-static void
 copy_fixture(const char *name)
 {
 	size_t len;
 	char *body = load(name, &len);
 
-	put_file(name, body, len);
+	test_httpd_write_file(docroot, name, body, len);
 	free(body);
 }
-
-static const char *const served[] = { "urlset.xml", "urlset.xml.gz", "bomb.xml.gz", "index.xml", "p1.html",
-	"p2.html", "p3.html" };
 
 static void
 net_setup(void)
 {
 	cr_assert(fetch_global_init());
-	pw_strlcpy(docroot, "/tmp/pw-sources-test-XXXXXX", sizeof docroot);
-	cr_assert_not_null(mkdtemp(docroot));
+	test_httpd_make_docroot(docroot, sizeof docroot, "pw-sources-test");
 	copy_fixture("urlset.xml");
 	copy_fixture("urlset.xml.gz");
 	copy_fixture("bomb.xml.gz");
@@ -470,13 +454,8 @@ net_setup(void)
 static void
 net_teardown(void)
 {
-	char path[512];
-
 	test_httpd_stop(&httpd);
-	for (size_t i = 0; i < sizeof served / sizeof served[0]; i++)
-		if (pw_snprintf(path, sizeof path, "%s/%s", docroot, served[i]))
-			unlink(path);
-	rmdir(docroot);
+	test_remove_tree(docroot);
 	fetch_global_cleanup();
 }
 
@@ -504,7 +483,7 @@ Test(sources_net, index_then_children)
 	index = xasprintf("<?xml version=\"1.0\"?>\n<sitemapindex xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n"
 	    "<sitemap><loc>%s/urlset.xml.gz</loc></sitemap>\n<sitemap><loc>%s/gzip/urlset.xml</loc></sitemap>\n"
 	    "</sitemapindex>\n", httpd.base_url, httpd.base_url);
-	put_file("index.xml", index, strlen(index));
+	test_httpd_write(docroot, "index.xml", index);
 	free(index);
 	cr_assert(pw_snprintf(url, sizeof url, "%s/index.xml", httpd.base_url));
 	res = get(url);
@@ -545,7 +524,7 @@ Test(sources_net, next_page_chain)
 
 	for (size_t i = 0; i < 3; i++) {
 		char *html = xasprintf("<html><body><a class=next href=\"%s\">next</a></body></html>", links[i]);
-		put_file(pages[i], html, strlen(html));
+		test_httpd_write(docroot, pages[i], html);
 		free(html);
 	}
 	cr_assert(pw_snprintf(url, sizeof url, "%s/p1.html", httpd.base_url));

@@ -22,18 +22,30 @@ const char *const gpu_kernel_names[GK_COUNT] = {
 void
 gpu_dev_init(struct gpu_dev *dev, const struct gpu_dev_ops *ops, const char *api)
 {
-	const char *s = getenv("PW_GPU_FAIL_AFTER");
+	dev->ops = ops;
+	dev->api = api;
+	dev->fail_after = backend_env_count("PW_GPU_FAIL_AFTER", -1);
+}
+
+long
+backend_env_count(const char *name, long fallback)
+{
+	const char *s = getenv(name);
 	char *end;
 	long v;
 
-	dev->ops = ops;
-	dev->api = api;
-	dev->fail_after = -1;
-	if (s != NULL && s[0] != '\0') {
-		v = strtol(s, &end, 10);
-		if (*end == '\0' && v >= 0)
-			dev->fail_after = v;
-	}
+	if (s == NULL || s[0] == '\0')
+		return fallback;
+	v = strtol(s, &end, 10);
+	return *end == '\0' && v >= 0 ? v : fallback;
+}
+
+int
+gpu_synchronize(void *ctx)
+{
+	struct gpu_dev *dev = ctx;
+
+	return dev->ops->finish(dev);
 }
 
 /* A value's device copy. Buffers persist across runs and grow when a run needs more. */

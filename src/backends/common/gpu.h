@@ -55,5 +55,30 @@ int gpu_supports(void *ctx, const pw_node *node);
 int gpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err);
 int gpu_execute(void *ctx, void *compiled, pw_exec_env *env, infer_error *err);
 void gpu_release(void *ctx, void *compiled);
+/* Waits for everything queued on the device (ops->finish). */
+int gpu_synchronize(void *ctx);
+
+/* The count in environment variable name (a whole number >= 0), else fallback: the plugins' fault injection. */
+long backend_env_count(const char *name, long fallback);
+
+/*
+ * Defines an API's plugin table, var, and exports it: its own probe and shutdown
+ * (ctx is its device, a struct gpu_dev first), the shared GPU entry points for the rest.
+ */
+#define GPU_BACKEND_PLUGIN(var, backend_name, backend_priority, probe_fn, shutdown_fn) \
+	static const pw_backend_ops var = { \
+		.abi_version = PW_BACKEND_ABI_VERSION, \
+		.struct_size = sizeof(pw_backend_ops), \
+		.name = backend_name, \
+		.priority = backend_priority, \
+		.probe = probe_fn, \
+		.shutdown = shutdown_fn, \
+		.supports = gpu_supports, \
+		.compile = gpu_compile, \
+		.execute = gpu_execute, \
+		.synchronize = gpu_synchronize, \
+		.release = gpu_release, \
+	}; \
+	PW_BACKEND_EXPORT(var)
 
 #endif

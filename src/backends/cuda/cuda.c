@@ -182,24 +182,4 @@ cu_probe(void **ctx, infer_error *err)
 	return 0;
 }
 
-static int
-cu_synchronize(void *ctx)
-{
-	return cu_finish(ctx);
-}
-
-static const pw_backend_ops cuda_backend = {
-	.abi_version = PW_BACKEND_ABI_VERSION,
-	.struct_size = sizeof(pw_backend_ops),
-	.name = "cuda",
-	.priority = 11,
-	.probe = cu_probe,
-	.shutdown = cu_shutdown,
-	.supports = gpu_supports,
-	.compile = gpu_compile,
-	.execute = gpu_execute,
-	.synchronize = cu_synchronize,
-	.release = gpu_release,
-};
-
-PW_BACKEND_EXPORT(cuda_backend)
+GPU_BACKEND_PLUGIN(cuda_backend, "cuda", 11, cu_probe, cu_shutdown)

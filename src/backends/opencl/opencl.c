@@ -206,24 +206,4 @@ fail:
 	return -1;
 }
 
-static int
-cl_synchronize(void *ctx)
-{
-	return cl_finish(ctx);
-}
-
-static const pw_backend_ops opencl_backend = {
-	.abi_version = PW_BACKEND_ABI_VERSION,
-	.struct_size = sizeof(pw_backend_ops),
-	.name = "opencl",
-	.priority = 10,
-	.probe = cl_probe,
-	.shutdown = cl_shutdown,
-	.supports = gpu_supports,
-	.compile = gpu_compile,
-	.execute = gpu_execute,
-	.synchronize = cl_synchronize,
-	.release = gpu_release,
-};
-
-PW_BACKEND_EXPORT(opencl_backend)
+GPU_BACKEND_PLUGIN(opencl_backend, "opencl", 10, cl_probe, cl_shutdown)
