@@ -1,6 +1,7 @@
-/* cmd-embed.c: "pricewatch embed": the L2-normalised embedding of each input tensor, from the bundled or a given model. */
+/* cmd-embed.c: "pricewatch embed": the L2-normalised embedding of each image (as the matcher sees it) or .npy tensor. */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <stdlib.h>
@@ -11,14 +12,15 @@
 #include "cli/cli.h"
 #include "cli/npy.h"
 #include "common/util.h"
+#include "match/descriptor.h"
 
 static int cmd_embed_exec(struct cli_ctx *ctx, int argc, char **argv);
 
 const struct cmd_entry cmd_embed_entry = {
 	.name = "embed",
 	.alias = NULL,
-	.usage = "[--model FILE] [--backend NAME] [--threads N] [--output NAME] [--json] INPUT.npy...",
-	.summary = "print the L2-normalised embedding of each input tensor",
+	.usage = "[--model FILE] [--backend NAME] [--threads N] [--output NAME] [--json] IMAGE|INPUT.npy...",
+	.summary = "print the L2-normalised embedding of each image or input tensor",
 	.help =
 	    "Options:\n"
 	    "  -m, --model FILE     ONNX model with one input (default: the bundled MobileNetV2,\n"
@@ -29,12 +31,15 @@ const struct cmd_entry cmd_embed_entry = {
 	    "                       the bundled model's are \"features\" (1280) and \"block10\" (96))\n"
 	    "      --json           JSON: [{\"file\": \"...\", \"embedding\": [...]}, ...]\n"
 	    "  -h, --help           show this help\n"
-	    "INPUT is a NumPy .npy tensor in the model's input layout: for the bundled model\n"
-	    "float32 RGB in [0,1], shape (3, 224, 224) or (N, 3, 224, 224), resized with\n"
-	    "bilinear align-corners. Image files (JPEG, PNG, WebP) are not read yet: image\n"
-	    "decoding arrives with the product-recognition issue; until then only .npy\n"
-	    "tensors are accepted. A file with N images gives N embeddings (\"index\" says\n"
-	    "which). Text output: one line per embedding, FILE then the values.\n"
+	    "IMAGE (JPEG, PNG or WebP) goes through the matcher's own preprocessing (EXIF\n"
+	    "orientation, border trim, working size, the model's <model>.json contract and\n"
+	    "whitening) and gives the learned signal the matcher compares; without --model\n"
+	    "that is the configured [inference] model, else the default image model\n"
+	    "(CenterNet when built, else the bundled MobileNetV2's block10).\n"
+	    "INPUT.npy is a NumPy tensor in the model's input layout, run as it is: for the\n"
+	    "bundled model float32 RGB in [0,1], shape (3, 224, 224) or (N, 3, 224, 224),\n"
+	    "resized with bilinear align-corners; a file with N images gives N embeddings\n"
+	    "(\"index\" says which). Text output: one line per embedding, FILE then the values.\n"
 	    "Exit status 4 when any input was refused (the others are still printed).\n",
 	.exec = cmd_embed_exec,
 };
@@ -121,11 +126,7 @@ embed_file(struct cli_ctx *ctx, const infer_model *model, infer_session *session
 	bool ok = false;
 
 	if (!npy_read(file, &in, 0, err, sizeof err)) {
-		if (!ends_with(file, ".npy"))
-			cli_error(ctx, "%s (embed reads only .npy tensors for now: image decoding arrives with "
-			    "product recognition)", err);
-		else
-			cli_error(ctx, "%s", err);
+		cli_error(ctx, "%s", err);
 		return false;
 	}
 	/* One image without its batch dimension: (3, 224, 224) for (N, 3, 224, 224). */
@@ -154,6 +155,67 @@ embed_file(struct cli_ctx *ctx, const infer_model *model, infer_session *session
 	return ok;
 }
 
+/* Opens the matcher's image model once, for the first image input; flags override the configuration. */
+static int
+image_model_open(struct cli_ctx *ctx, const struct cli_engine_args *eng, const char *output,
+    struct descriptor_model **dm)
+{
+	struct descriptor_model_opts o;
+	char err[512];
+	int rc;
+
+	if (*dm != NULL)
+		return CLI_EXIT_OK;
+	if ((rc = cli_resolve(ctx)) != CLI_EXIT_OK)
+		return rc;
+	o = (struct descriptor_model_opts){
+		.model_path = eng->model != NULL ? eng->model : ctx->cfg.inference.model,
+		.output_name = output != NULL ? output : ctx->cfg.match.embedding_output,
+		.backend = eng->backend != NULL ? eng->backend : ctx->cfg.inference.backend,
+		.threads = eng->threads > 0 ? eng->threads : (int)ctx->cfg.inference.threads,
+		.limits = { .max_bytes = (size_t)ctx->cfg.crawl.max_image_body,
+		    .max_pixels = (uint64_t)ctx->cfg.match.max_image_pixels },
+		.plugin_dir = ctx->cfg.inference.plugin_dir,
+	};
+	if (!descriptor_model_open(dm, &o, err, sizeof err)) {
+		cli_error(ctx, "cannot open the image model: %s", err);
+		return CLI_EXIT_ERROR;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* One image file through the matcher's descriptor; returns false (message printed) when it is refused. */
+static bool
+embed_image(struct cli_ctx *ctx, struct descriptor_model *dm, const char *file, struct json_object *arr)
+{
+	struct descriptor d;
+	infer_tensor t = { 0 };
+	size_t len = 0;
+	char err[512];
+	unsigned char *buf = (unsigned char *)cli_read_input(file, IMAGE_DEFAULT_MAX_BYTES + 1, &len);
+	bool ok;
+
+	if (buf == NULL) {
+		cli_error(ctx, "%s: %s", file, strerror(errno));
+		return false;
+	}
+	memset(&d, 0, sizeof d);
+	ok = descriptor_compute(dm, buf, len, file, &d, err, sizeof err);
+	free(buf);
+	if (!ok) {
+		cli_error(ctx, "%s", err);
+		return false;
+	}
+	t.dtype = INFER_DTYPE_FLOAT;
+	t.ndim = 2;
+	t.dims[0] = 1;
+	t.dims[1] = (int64_t)d.dim;
+	t.data = d.embedding;
+	emit(ctx, arr, file, &t);
+	descriptor_free(&d);
+	return true;
+}
+
 static int
 cmd_embed_exec(struct cli_ctx *ctx, int argc, char **argv)
 {
@@ -163,7 +225,9 @@ cmd_embed_exec(struct cli_ctx *ctx, int argc, char **argv)
 	infer_model *model = NULL;
 	infer_session *session = NULL;
 	struct json_object *arr = NULL;
+	struct descriptor_model *dm = NULL;
 	size_t out_idx = 0, failed = 0;
+	bool any_npy = false;
 	int c, rc;
 
 	optind = 0;
@@ -180,9 +244,17 @@ cmd_embed_exec(struct cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error(ctx, &cmd_embed_entry, "no INPUT.npy given");
+		return cli_usage_error(ctx, &cmd_embed_entry, "no IMAGE or INPUT.npy given");
 	if (ctx->format == CLI_FORMAT_CSV)
 		return cli_usage_error(ctx, &cmd_embed_entry, "--csv is not supported here (use --json)");
+	for (int i = optind; i < argc; i++)
+		any_npy = any_npy || ends_with(argv[i], ".npy");
+	if (!any_npy) {
+		/* Images only: the matcher's model and preprocessing, no raw model to open. */
+		if ((rc = image_model_open(ctx, &eng, output, &dm)) != CLI_EXIT_OK)
+			goto done;
+		goto run;
+	}
 
 	model_path = eng.model != NULL ? xstrdup(eng.model) : cli_infer_default_model();
 	if ((rc = cli_infer_open(ctx, model_path, eng.backend, eng.threads, &model, &session)) != CLI_EXIT_OK)
@@ -209,11 +281,20 @@ cmd_embed_exec(struct cli_ctx *ctx, int argc, char **argv)
 		}
 	}
 
+run:
 	if (ctx->format == CLI_FORMAT_JSON)
 		arr = json_object_new_array();
-	for (int i = optind; i < argc; i++)
-		if (!embed_file(ctx, model, session, out_idx, argv[i], arr))
-			failed++;
+	for (int i = optind; i < argc; i++) {
+		bool ok;
+
+		if (ends_with(argv[i], ".npy")) {
+			ok = embed_file(ctx, model, session, out_idx, argv[i], arr);
+		} else {
+			ok = image_model_open(ctx, &eng, output, &dm) == CLI_EXIT_OK &&
+			    embed_image(ctx, dm, argv[i], arr);
+		}
+		failed += !ok;
+	}
 	if (arr != NULL) {
 		out_json_print(ctx->out, arr);
 		arr = NULL;
@@ -229,6 +310,7 @@ done:
 		infer_session_free(session);
 	if (model != NULL)
 		infer_model_free(model);
+	descriptor_model_free(dm);
 	free(model_path);
 	return rc;
 }

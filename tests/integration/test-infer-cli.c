@@ -456,26 +456,78 @@ Test(infer_cli, embed_json_is_normalised)
 	free(chw);
 }
 
-Test(infer_cli, embed_refuses_images_for_now)
+/* Reads the embeddings of a JSON embed output into vecs[k] (at most 4 of at most 128 values); returns the width. */
+static size_t
+embeddings(const char *json, size_t n, float vecs[][128])
 {
-	char *jpg = tmp_path("photo.jpg");
-	const char *args[] = { "embed", "--model", model, jpg, NULL };
-	const char *help[] = { "embed", "--help", NULL };
-	FILE *f = fopen(jpg, "wb");
-	struct test_run r;
+	struct json_object *doc = json_tokener_parse(json), *item, *emb;
+	size_t width = 0;
 
+	cr_assert_not_null(doc, "not JSON: %s", json);
+	cr_assert_eq(json_object_array_length(doc), n);
+	for (size_t k = 0; k < n; k++) {
+		item = json_object_array_get_idx(doc, k);
+		cr_assert(json_object_object_get_ex(item, "embedding", &emb));
+		width = json_object_array_length(emb);
+		cr_assert_leq(width, 128);
+		for (size_t i = 0; i < width; i++)
+			vecs[k][i] = (float)json_object_get_double(json_object_array_get_idx(emb, i));
+	}
+	json_object_put(doc);
+	return width;
+}
+
+/*
+ * Images go through the matcher's preprocessing: the nsfwjs model's learned
+ * signal is block10 (96 values), L2-normalised; EXIF orientation is applied
+ * (a copy stored rotated with orientation 6 embeds like the original), and
+ * another photo embeds differently. A file that is not an image is refused.
+ */
+Test(infer_cli, embed_reads_images_as_the_matcher_does)
+{
+	const char *top = getenv("PW_TOP_SRCDIR");
+	char *cat = xasprintf("%s/tests/unit/images/chelsea.jpg", top);
+	char *cat6 = xasprintf("%s/tests/unit/images/chelsea-exif6.jpg", top);
+	char *cup = xasprintf("%s/tests/unit/images/coffee.jpg", top);
+	char *fake = tmp_path("photo.jpg");
+	const char *args[] = { "embed", "--model", model, "--json", cat, cat6, cup, NULL };
+	const char *bad[] = { "embed", "--model", model, fake, NULL };
+	const char *help[] = { "embed", "--help", NULL };
+	float v[3][128];
+	double norm = 0;
+	size_t width;
+	struct test_run r;
+	FILE *f;
+
+	run_pw(&r, args);
+	cr_assert_eq(r.rc, 0, "%s", r.err);
+	width = embeddings(r.out, 3, v);
+	cr_assert_eq(width, 96);
+	for (size_t i = 0; i < width; i++)
+		norm += (double)v[0][i] * v[0][i];
+	cr_assert_lt(fabs(sqrt(norm) - 1.0), 1e-5);
+	cr_assert_geq(cosine(v[0], v[1], 96), 0.99, "EXIF-rotated copy: %f", cosine(v[0], v[1], 96));
+	cr_assert_lt(cosine(v[0], v[2], 96), 0.95, "cat vs cup: %f", cosine(v[0], v[2], 96));
+	test_run_free(&r);
+
+	f = fopen(fake, "wb");
 	cr_assert_not_null(f);
 	fputs("\xff\xd8\xff\xe0 not really a jpeg", f);
 	fclose(f);
-	run_pw(&r, args);
+	run_pw(&r, bad);
 	cr_assert_eq(r.rc, 4);
-	cr_assert_not_null(strstr(r.err, "embed reads only .npy tensors for now"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "photo.jpg"), "%s", r.err);
+	cr_assert_not_null(strstr(r.err, "1 of 1 input refused"), "%s", r.err);
 	test_run_free(&r);
 	run_pw(&r, help);
 	cr_assert_eq(r.rc, 0);
-	cr_assert_not_null(strstr(r.out, "only .npy\ntensors are accepted"), "%s", r.out);
+	cr_assert_not_null(strstr(r.out, "IMAGE (JPEG, PNG or WebP) goes through the matcher's own preprocessing"),
+	    "%s", r.out);
 	test_run_free(&r);
-	free(jpg);
+	free(cat);
+	free(cat6);
+	free(cup);
+	free(fake);
 }
 
 Test(infer_cli, reference_backend_plugin)
