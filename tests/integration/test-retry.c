@@ -14,6 +14,7 @@
 #include "common/util.h"
 #include "crawl/retry.h"
 #include "harness/httpd.h"
+#include "harness/run.h"
 
 static struct test_httpd httpd;
 static char docroot[256];
@@ -22,29 +23,17 @@ static const char page[] = "<html><body>kettle 19.99</body></html>\n";
 static void
 setup(void)
 {
-	char path[512];
-	FILE *f;
-
 	cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
-	pw_strlcpy(docroot, "/tmp/pw-retry-test-XXXXXX", sizeof docroot);
-	cr_assert_not_null(mkdtemp(docroot));
-	cr_assert(pw_snprintf(path, sizeof path, "%s/page.html", docroot));
-	f = fopen(path, "wb");
-	cr_assert_not_null(f);
-	cr_assert_eq(fwrite(page, 1, sizeof page - 1, f), sizeof page - 1);
-	cr_assert_eq(fclose(f), 0);
+	test_httpd_make_docroot(docroot, sizeof docroot, "pw-retry-test");
+	test_httpd_write(docroot, "page.html", page);
 	test_httpd_start(&httpd, docroot);
 }
 
 static void
 teardown(void)
 {
-	char path[512];
-
 	test_httpd_stop(&httpd);
-	if (pw_snprintf(path, sizeof path, "%s/page.html", docroot))
-		unlink(path);
-	rmdir(docroot);
+	test_remove_tree(docroot);
 	curl_global_cleanup();
 }
 
