@@ -3,7 +3,8 @@ check_LIBRARIES = tests/harness/libpwtest.a
 tests_harness_libpwtest_a_SOURCES = \
 	tests/harness/redis.c tests/harness/redis.h \
 	tests/harness/httpd.c tests/harness/httpd.h \
-	tests/harness/run.c tests/harness/run.h
+	tests/harness/run.c tests/harness/run.h \
+	tests/harness/redis-store.c
 tests_harness_libpwtest_a_CFLAGS = $(AM_CFLAGS) $(HIREDIS_CFLAGS) $(CRITERION_CFLAGS)
 PW_TEST_LIBS = tests/harness/libpwtest.a $(HIREDIS_LIBS) -lpthread
 # The real daemon for a test (harness/daemon.h) and a webhook receiver that checks the HMAC (harness/hook.h):

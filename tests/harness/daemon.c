@@ -66,8 +66,6 @@ test_daemon_write_product(struct test_daemon *fx, const char *name, const char *
 void
 test_daemon_setup(struct test_daemon *fx)
 {
-	struct store_opts so;
-	char err[512];
 	const char *tmp = getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp";
 
 	memset(fx, 0, sizeof(*fx));
@@ -80,12 +78,7 @@ test_daemon_setup(struct test_daemon *fx)
 	test_redis_start(&fx->redis);
 	test_httpd_start(&fx->httpd, fx->docroot);
 
-	memset(&so, 0, sizeof(so));
-	so.url = fx->redis.url;
-	so.prefix = "pw:";
-	so.connect_timeout_ms = 2000;
-	so.command_timeout_ms = 2000;
-	cr_assert_eq(store_open(&fx->st, &so, err, sizeof(err)), STORE_OK, "%s", err);
+	fx->st = test_redis_open_store(&fx->redis);
 }
 
 void

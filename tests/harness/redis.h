@@ -18,4 +18,8 @@ void test_redis_stop(struct test_redis *r);
 /* SIGKILLs it (to test "Redis went away") without cleaning up, so test_redis_stop still works. */
 void test_redis_kill(struct test_redis *r);
 
+struct store;
+/* Opens the store (prefix "pw:") on r; fails the test when it cannot. The caller closes it (store_close). */
+struct store *test_redis_open_store(const struct test_redis *r);
+
 #endif

@@ -121,18 +121,12 @@ smtpd_start(void)
 static void
 setup(void)
 {
-	struct store_opts so;
 	char err[512], path[400];
 	FILE *f;
 
 	cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
 	test_redis_start(&redis);
-	memset(&so, 0, sizeof(so));
-	so.url = redis.url;
-	so.prefix = "pw:";
-	so.connect_timeout_ms = 2000;
-	so.command_timeout_ms = 5000;
-	cr_assert_eq(store_open(&st, &so, err, sizeof(err)), STORE_OK, "%s", err);
+	st = test_redis_open_store(&redis);
 	cr_assert_eq(alert_queue_init(st), STORE_OK, "%s", store_error(st));
 	cr_assert(pw_snprintf(maildir, sizeof(maildir), "%s/maildir", redis.dir));
 	smtp_port = free_port();

@@ -87,17 +87,11 @@ static const char conf_text[] =
 static void
 setup(void)
 {
-	struct store_opts so;
 	char err[512], path[400];
 	FILE *f;
 
 	test_redis_start(&redis);
-	memset(&so, 0, sizeof(so));
-	so.url = redis.url;
-	so.prefix = "pw:";
-	so.connect_timeout_ms = 2000;
-	so.command_timeout_ms = 2000;
-	cr_assert_eq(store_open(&st, &so, err, sizeof(err)), STORE_OK, "%s", err);
+	st = test_redis_open_store(&redis);
 	raw = redisConnectUnix(redis.socket_path);
 	cr_assert(raw != NULL && raw->err == 0);
 	cr_assert(pw_snprintf(path, sizeof(path), "%s/pricewatch.conf", redis.dir));

@@ -73,22 +73,6 @@ static redisContext *raw;
 static struct config cfg;
 static struct alert_engine *eng;
 
-static struct store *
-open_store(void)
-{
-	struct store_opts so;
-	struct store *s = NULL;
-	char err[512];
-
-	memset(&so, 0, sizeof(so));
-	so.url = redis.url;
-	so.prefix = "pw:";
-	so.connect_timeout_ms = 2000;
-	so.command_timeout_ms = 5000;
-	cr_assert_eq(store_open(&s, &so, err, sizeof(err)), STORE_OK, "%s", err);
-	return s;
-}
-
 /*
  * Writes the config naming the webhook at hook_port (and a second, unreachable
  * one when dead_port > 0); hook_extra (may be "") is more keys of the hook.
@@ -130,7 +114,7 @@ setup(void)
 {
 	cr_assert_eq(curl_global_init(CURL_GLOBAL_DEFAULT), CURLE_OK);
 	test_redis_start(&redis);
-	st = open_store();
+	st = test_redis_open_store(&redis);
 	raw = redisConnectUnix(redis.socket_path);
 	cr_assert(raw != NULL && raw->err == 0);
 	cr_assert_eq(alert_queue_init(st), STORE_OK, "%s", store_error(st));
@@ -469,7 +453,7 @@ kill_worker_mid_delivery(const struct alert_worker_opts *o)
 	pid = fork();
 	cr_assert(pid >= 0);
 	if (pid == 0) {
-		struct store *cst = open_store();
+		struct store *cst = test_redis_open_store(&redis);
 		struct alert_worker_stats cs;
 
 		(void)alert_engine_work(eng, cst, o, &cs);

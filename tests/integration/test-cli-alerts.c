@@ -25,16 +25,10 @@ static char conf[400];
 static void
 setup(void)
 {
-	struct store_opts so;
-	char err[512];
 	FILE *f;
 
 	test_redis_start(&redis);
-	memset(&so, 0, sizeof so);
-	so.url = redis.url;
-	so.connect_timeout_ms = 2000;
-	so.command_timeout_ms = 2000;
-	cr_assert_eq(store_open(&st, &so, err, sizeof err), STORE_OK, "%s", err);
+	st = test_redis_open_store(&redis);
 	cr_assert_eq(alert_queue_init(st), STORE_OK, "%s", store_error(st));
 	cr_assert(pw_snprintf(conf, sizeof conf, "%s/pricewatch.conf", redis.dir));
 	f = fopen(conf, "w");

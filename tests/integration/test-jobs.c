@@ -21,27 +21,11 @@ static struct test_redis redis;
 static struct store *st;
 static redisContext *raw;        /* a plain connection for looking at the keys */
 
-static struct store *
-open_store(void)
-{
-	struct store_opts so;
-	struct store *s = NULL;
-	char err[512];
-
-	memset(&so, 0, sizeof(so));
-	so.url = redis.url;
-	so.prefix = "pw:";
-	so.connect_timeout_ms = 2000;
-	so.command_timeout_ms = 2000;
-	cr_assert_eq(store_open(&s, &so, err, sizeof(err)), STORE_OK, "%s", err);
-	return s;
-}
-
 static void
 setup(void)
 {
 	test_redis_start(&redis);
-	st = open_store();
+	st = test_redis_open_store(&redis);
 	raw = redisConnectUnix(redis.socket_path);
 	cr_assert(raw != NULL && raw->err == 0);
 	cr_assert_eq(jobs_init(st), STORE_OK, "%s", store_error(st));
