@@ -149,6 +149,17 @@ parse_i64(const char *s, int64_t *out)
 	return s != NULL && parse_int64(s, INT64_MIN, INT64_MAX, out);
 }
 
+/* The {integer, "time"} reply of the tick and source-state scripts. */
+static bool
+int_and_time_reply(const redisReply *r, int64_t *n, int64_t *t)
+{
+	if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER ||
+	    r->element[1]->type != REDIS_REPLY_STRING || !parse_i64(r->element[1]->str, t))
+		return false;
+	*n = r->element[0]->integer;
+	return true;
+}
+
 static enum store_status
 bad_reply(struct store *st, const redisReply *r, const char *what)
 {
@@ -189,7 +200,7 @@ jobs_schedule_tick(struct store *st, const struct jobs_source *srcs, size_t n, i
 	size_t i, nargs;
 	redisReply *r;
 	enum store_status s;
-	int64_t nd;
+	int64_t nd, count;
 
 	if (enqueued != NULL)
 		*enqueued = 0;
@@ -225,12 +236,11 @@ jobs_schedule_tick(struct store *st, const struct jobs_source *srcs, size_t n, i
 	}
 	s = store_script(st, tick_lua, 3, args, (int)nargs, "scheduling due crawls", &r);
 	if (s == STORE_OK) {
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER ||
-		    r->element[1]->type != REDIS_REPLY_STRING || !parse_i64(r->element[1]->str, &nd))
+		if (!int_and_time_reply(r, &count, &nd))
 			s = bad_reply(st, r, "the scheduler tick");
 		else {
 			if (enqueued != NULL)
-				*enqueued = (size_t)r->element[0]->integer;
+				*enqueued = (size_t)count;
 			if (next_due_ms != NULL)
 				*next_due_ms = nd;
 		}
@@ -713,7 +723,7 @@ source_state_update(struct store *st, const char *name, bool ok, const char *err
 	const char *args[] = { hk, dk, ok ? "1" : "0", now, error != NULL ? error : "", iv, name, shift, cap };
 	redisReply *r;
 	enum store_status s;
-	int64_t nd;
+	int64_t nd, n;
 
 	if (streak != NULL)
 		*streak = 0;
@@ -725,12 +735,11 @@ source_state_update(struct store *st, const char *name, bool ok, const char *err
 	(void)pw_snprintf(cap, sizeof(cap), "%lld", (long long)BACKOFF_CAP_MS);
 	s = store_script(st, state_lua, 2, args, 9, "recording the state of a source", &r);
 	if (s == STORE_OK) {
-		if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 || r->element[0]->type != REDIS_REPLY_INTEGER ||
-		    r->element[1]->type != REDIS_REPLY_STRING || !parse_i64(r->element[1]->str, &nd))
+		if (!int_and_time_reply(r, &n, &nd))
 			s = bad_reply(st, r, "the source state script");
 		else {
 			if (streak != NULL)
-				*streak = r->element[0]->integer;
+				*streak = n;
 			if (next_due_ms != NULL)
 				*next_due_ms = nd;
 		}
