@@ -1,4 +1,5 @@
-/* infer-bench.c: times the inference core on one model and one .npy input (p50/p99 latency), for tuning kernels. */
+/* infer-bench.c: times the inference core on one model and one .npy input (p50/p99 latency), for tuning kernels;
+ * "ab" times the unfused and the fused block path in alternation, in one process. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,31 @@ cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+/* One timed session: its latencies and CPU time. */
+struct timed {
+	const char *label;
+	infer_session *s;
+	double *t, cpu;
+};
+
+static int
+run_once(struct timed *x, int i, const infer_tensor *in, infer_tensor *out, size_t nout, infer_error *err)
+{
+	double t0 = now_ms(), c0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
+
+	if (infer_run(x->s, in, 1, out, nout, err) < 0) {
+		fprintf(stderr, "infer-bench: %s\n", err->msg);
+		return -1;
+	}
+	if (i >= 0) {
+		x->t[i] = now_ms() - t0;
+		x->cpu += clock_ms(CLOCK_PROCESS_CPUTIME_ID) - c0;
+	}
+	for (size_t j = 0; j < nout; j++)
+		infer_tensor_release(&out[j]);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -80,13 +106,13 @@ main(int argc, char **argv)
 	infer_tensor in, out[8];
 	infer_session_opts o = { 0 };
 	infer_model *m;
-	infer_session *s;
-	int runs, warm = 20;
+	struct timed x[2] = { { .label = "default" }, { .label = "" } };
+	int runs, warm = 20, nx = 1;
 	size_t nout;
-	double *t, cpu0 = 0.0, cpu = 0.0;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: infer-bench MODEL INPUT.npy THREADS RUNS [BATCH]\n");
+		fprintf(stderr, "usage: infer-bench MODEL INPUT.npy THREADS RUNS [BATCH [ab]]\n"
+		    "  ab: time the unfused (PW_INFER_FUSE=0) and fused paths in alternation\n");
 		return 2;
 	}
 	o.threads = (int)strtol(argv[3], NULL, 10);
@@ -106,34 +132,42 @@ main(int argc, char **argv)
 		in.data = d;
 		in.dims[0] = b;
 	}
-	if ((m = infer_model_load(argv[1], &err)) == NULL || (s = infer_session_create(m, &o, &err)) == NULL) {
-		fprintf(stderr, "infer-bench: %s\n", err.msg);
-		return 1;
+	if (argc > 6 && strcmp(argv[6], "ab") == 0) {
+		nx = 2;
+		x[0].label = "unfused";
+		x[1].label = "fused";
+	}
+	if ((m = infer_model_load(argv[1], &err)) == NULL)
+		goto fail;
+	for (int k = 0; k < nx; k++) {
+		/* The CPU backend reads PW_INFER_FUSE when it compiles a session. */
+		if (nx == 2)
+			setenv("PW_INFER_FUSE", k == 0 ? "0" : "1", 1);
+		if ((x[k].s = infer_session_create(m, &o, &err)) == NULL)
+			goto fail;
+		if ((x[k].t = calloc((size_t)runs, sizeof(double))) == NULL)
+			return 1;
 	}
 	nout = infer_model_output_count(m);
-	if (nout > 8 || (t = calloc((size_t)runs, sizeof(double))) == NULL)
+	if (nout > 8)
 		return 1;
-	for (int i = -warm; i < runs; i++) {
-		double t0 = now_ms();
-		if (i == 0)
-			cpu0 = clock_ms(CLOCK_PROCESS_CPUTIME_ID);
-		if (infer_run(s, &in, 1, out, nout, &err) < 0) {
-			fprintf(stderr, "infer-bench: %s\n", err.msg);
-			return 1;
-		}
-		if (i >= 0)
-			t[i] = now_ms() - t0;
-		for (size_t j = 0; j < nout; j++)
-			infer_tensor_release(&out[j]);
+	for (int i = -warm; i < runs; i++)
+		for (int k = 0; k < nx; k++)
+			if (run_once(&x[(i & 1) ? nx - 1 - k : k], i, &in, out, nout, &err) < 0)
+				return 1;
+	for (int k = 0; k < nx; k++) {
+		/* CPU time of the whole process per run: with other work on the machine, less noisy than wall time. */
+		qsort(x[k].t, (size_t)runs, sizeof(double), cmp_double);
+		printf("{\"path\":\"%s\",\"threads\":%d,\"batch\":%lld,\"runs\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,"
+		    "\"min_ms\":%.3f,\"cpu_ms\":%.3f}\n", x[k].label, o.threads, (long long)in.dims[0], runs, x[k].t[runs / 2],
+		    x[k].t[runs * 99 / 100], x[k].t[0], x[k].cpu / runs);
+		free(x[k].t);
+		infer_session_free(x[k].s);
 	}
-	/* CPU time of the whole process per run: with other work on the machine, less noisy than wall time. */
-	cpu = (clock_ms(CLOCK_PROCESS_CPUTIME_ID) - cpu0) / runs;
-	qsort(t, (size_t)runs, sizeof(double), cmp_double);
-	printf("{\"threads\":%d,\"batch\":%lld,\"runs\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"min_ms\":%.3f,"
-	    "\"cpu_ms\":%.3f}\n", o.threads, (long long)in.dims[0], runs, t[runs / 2], t[runs * 99 / 100], t[0], cpu);
-	free(t);
 	free(in.data);
-	infer_session_free(s);
 	infer_model_free(m);
 	return 0;
+fail:
+	fprintf(stderr, "infer-bench: %s\n", err.msg);
+	return 1;
 }

@@ -1,4 +1,5 @@
 /* arena.c: plans one arena for a session's intermediates from their sizes and lifetimes (first run records, later runs reuse). */
+#include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,10 +15,17 @@ arena_begin(infer_session *s, infer_error *err)
 		return 0;
 	if (s->rec_bytes == NULL) {
 		s->rec_bytes = calloc((size_t)s->n_values, sizeof(*s->rec_bytes));
-		if (s->rec_bytes == NULL) {
+		s->rec_start = malloc((size_t)s->n_values * sizeof(*s->rec_start));
+		if (s->rec_bytes == NULL || s->rec_start == NULL) {
+			free(s->rec_bytes);
+			free(s->rec_start);
+			s->rec_bytes = NULL;
+			s->rec_start = NULL;
 			infer_err(err, INFER_E_NOMEM, "out of memory planning the arena");
 			return -1;
 		}
+		for (int v = 0; v < s->n_values; v++)
+			s->rec_start[v] = INT_MAX;
 	}
 	s->replan = 0;
 	return 0;
@@ -87,7 +95,7 @@ plan(infer_session *s)
 		if (s->rec_bytes[v] == 0 || s->producer[v] < 0)
 			continue;
 		iv[n].v = v;
-		iv[n].start = s->producer[v];
+		iv[n].start = s->rec_start[v] < s->producer[v] ? s->rec_start[v] : s->producer[v];
 		iv[n].end = s->last_use[v] < s->producer[v] ? s->producer[v] : s->last_use[v];
 		iv[n].bytes = (s->rec_bytes[v] + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
 		n++;

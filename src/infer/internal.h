@@ -156,6 +156,34 @@ void infer_conv_ref(const struct conv_params *p);
  * or 1 when the shape has no fast path (caller uses the reference), or -1 when out of memory. */
 int infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl);
 
+/* Depthwise 3x3 (dilation 1) of one plane with the best kernel for lvl, for callers that run planes
+ * themselves (the fused block); see conv-fast.c for the scratch contract. */
+int64_t infer_dw3x3_scratch(const struct conv_params *p);
+void infer_dw3x3_plane(const struct conv_params *p, const float *x, const float *w9, float bias, float *y,
+    float *scratch, enum infer_cpu_level lvl);
+
+/* An inverted residual block run band by band (kernels/fused.c): optional 1x1 expand (we != NULL) ->
+ * depthwise 3x3 -> 1x1 project, each with its bias and fused activation; NCHW. The expanded and depthwise
+ * activations of one band of output rows stay in this thread's cache instead of going to memory. */
+struct irb_params {
+	int64_t N, C, E, M;            /* input, expanded (= C without expand), output channels */
+	struct spatial_geom g;         /* the depthwise geometry (in = the block input's H x W) */
+	const float *x;
+	const float *we, *be, *wd, *bd, *wp, *bp;
+	struct infer_act acte, actd, actp;
+	float *y;
+	int threads;
+};
+/* Whether the block is large enough for the fused path to pay (its middle activations would leave L2). */
+int infer_irb_pays(const struct irb_params *p);
+/* Floats of workspace infer_irb_fast needs for p (all threads' band buffers). */
+int64_t infer_irb_work(const struct irb_params *p);
+/* Runs the block in work (infer_irb_work(p) floats, 64-byte aligned, contents irrelevant). Returns 0, or 1
+ * when lvl or the geometry has no fused path (run the nodes one by one). Runs whether or not it pays. */
+int infer_irb_fast(const struct irb_params *p, float *work, enum infer_cpu_level lvl);
+/* The same block through the reference kernels (tests compare the fused path with it); -1 out of memory. */
+int infer_irb_ref(const struct irb_params *p);
+
 /* The one operator dispatch (ops/dispatch.c). */
 int infer_op_run(struct op_ctx *c);
 /* Whether the reference kernels implement this node (op known, attributes within what they handle). */

@@ -30,6 +30,7 @@ infer_session_free(infer_session *s)
 	free(s->producer);
 	free(s->value_names);
 	free(s->rec_bytes);
+	free(s->rec_start);
 	free(s->arena_offset);
 	free(s->arena);
 	free(s);
@@ -342,6 +343,7 @@ infer_session_arena_bytes(const infer_session *s)
 struct run_state {
 	infer_session *s;
 	unsigned char *owned;      /* values whose memory this run allocated with malloc */
+	int next;                  /* the first node not yet done (node_done calls come in order) */
 };
 
 static int
@@ -353,6 +355,9 @@ run_alloc_output(pw_exec_env *env, int v, infer_dtype dt, int ndim, const int64_
 		infer_err(err, INFER_E_INVALID, "value #%d is produced twice", v);
 		return -1;
 	}
+	/* A value allocated before its producer's turn lives from then on, as far as the arena is concerned. */
+	if (rs->s->rec_start != NULL && rs->next < rs->s->rec_start[v])
+		rs->s->rec_start[v] = rs->next;
 	if (infer_dims_numel(ndim, dims) > rs->s->max_elems) {
 		infer_err(err, INFER_E_LIMIT, "output of %lld elements exceeds the session limit of %lld",
 		    (long long)infer_dims_numel(ndim, dims), (long long)rs->s->max_elems);
@@ -373,6 +378,7 @@ run_node_done(pw_exec_env *env, const pw_node *n)
 	struct run_state *rs = env->host;
 	int idx = (int)(n - rs->s->nodes);
 
+	rs->next = idx + 1;
 	for (int j = 0; j < n->n_inputs; j++) {
 		int v = n->inputs[j];
 		if (v >= 0 && rs->s->last_use[v] == idx && rs->owned[v]) {
@@ -469,6 +475,7 @@ run_once(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_te
 	for (int k = 0; k < s->n_parts; k++) {
 		struct infer_backend *be = &s->backends[s->parts[k].backend];
 		*failed = s->parts[k].backend;
+		rs.next = s->parts[k].first;
 		if (be->ops->execute(be->ctx, s->parts[k].compiled, &env, err) < 0)
 			goto out;
 		/* The next subgraph (maybe another backend) reads these results: wait for them. */

@@ -53,6 +53,9 @@ struct infer_session {
 
 	/* Arena plan: built from the sizes seen in a run, reused while they fit. */
 	size_t *rec_bytes;                /* bytes each value needed in the runs so far */
+	int *rec_start;                   /* earliest node index at which each value was allocated: a backend
+	                                   * that runs several nodes as one (the CPU backend's fused blocks)
+	                                   * writes a value before its producer's turn */
 	size_t *arena_offset;             /* planned offset of each value, SIZE_MAX when unplanned */
 	unsigned char *arena;
 	size_t arena_bytes;

@@ -109,6 +109,53 @@ dw_vec8(const float *const *r, int64_t sw, const __m256 *wv, __m256 bv)
 /* Floats dw_vec8 reads from each row: 10 at stride 1, 18 at stride 2 (load_even(b + 2) reads b[2..17]). */
 #define DW_SPAN(sw) ((sw) == 1 ? 10 : 18)
 
+/* Lane mask of the first n (0..8) lanes. */
+__attribute__((target("avx2,fma"))) static inline __m256i
+dw_head_mask(int64_t n)
+{
+	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Stores the first n (1..7) lanes of v: 4-, 2- and 1-float stores (a masked store is microcoded and slow on
+ * AMD cores, and a memcpy call per row cost more than the row's arithmetic on 14x14 and 7x7 maps). */
+__attribute__((target("avx2,fma"))) static inline void
+dw_store_part(float *y, __m256 v, int64_t n)
+{
+	__m128 q = _mm256_castps256_ps128(v);
+
+	if (n >= 4) {
+		_mm_storeu_ps(y, q);
+		q = _mm256_extractf128_ps(v, 1);
+		y += 4;
+		n -= 4;
+	}
+	if (n >= 2) {
+		_mm_storel_pi((__m64 *)(void *)y, q);
+		q = _mm_movehl_ps(q, q);
+		y += 2;
+		n -= 2;
+	}
+	if (n >= 1)
+		_mm_store_ss(y, q);
+}
+
+/* Copies an input row of n floats into the zero-padded plane: whole vectors, the last one loaded under a mask
+ * and stored whole when room (floats from d to the end of the padded row) allows, which writes zeros past the
+ * row, where the plane is padding anyway. */
+__attribute__((target("avx2,fma"))) static inline void
+dw_copy_row(float *d, const float *s, int64_t n, int64_t room)
+{
+	int64_t i = 0;
+
+	for (; i + 8 <= n; i += 8)
+		_mm256_storeu_ps(d + i, _mm256_loadu_ps(s + i));
+	if (i < n && i + 8 <= room)
+		_mm256_storeu_ps(d + i, _mm256_maskload_ps(s + i, dw_head_mask(n - i)));
+	else
+		for (; i < n; i++)
+			d[i] = s[i];
+}
+
 /* Stores the first n (1..8) lanes of v at y, clamped when the activation is a clamp. */
 __attribute__((target("avx2,fma"))) static inline void
 dw_store(float *y, __m256 v, int64_t n, const struct infer_act *act, __m256 lo, __m256 hi)
@@ -117,11 +164,8 @@ dw_store(float *y, __m256 v, int64_t n, const struct infer_act *act, __m256 lo, 
 		v = _mm256_min_ps(_mm256_max_ps(v, lo), hi);
 	if (n >= 8)
 		_mm256_storeu_ps(y, v);
-	else {
-		float t[8];
-		_mm256_storeu_ps(t, v);
-		memcpy(y, t, (size_t)n * sizeof(float));
-	}
+	else
+		dw_store_part(y, v, n);
 }
 
 /* Lane mask of the columns idx .. idx+7 that lie inside [0, W). */
@@ -294,7 +338,7 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 		/* Input columns past PC are never read by any output. */
 		if (c0 + n > PC)
 			n = PC - c0;
-		memcpy(pad + r * PC + c0, x + iy * W, (size_t)n * sizeof(float));
+		dw_copy_row(pad + r * PC + c0, x + iy * W, n, PC - c0);
 	}
 	for (int i = 0; i < 9; i++)
 		wv[i] = _mm256_set1_ps(w9[i]);
@@ -346,11 +390,8 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 					_mm256_storeu_ps(yr + ox, o0);
 					_mm256_storeu_ps(yr + OW + ox, o1);
 				} else {
-					float t[16];
-					_mm256_storeu_ps(t, o0);
-					_mm256_storeu_ps(t + 8, o1);
-					memcpy(yr + ox, t, (size_t)(OW - ox) * sizeof(float));
-					memcpy(yr + OW + ox, t + 8, (size_t)(OW - ox) * sizeof(float));
+					dw_store_part(yr + ox, o0, OW - ox);
+					dw_store_part(yr + OW + ox, o1, OW - ox);
 				}
 			}
 			oy++;
@@ -385,17 +426,45 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 				acc = _mm256_min_ps(_mm256_max_ps(acc, alo), ahi);
 			if (ox + 8 <= OW)
 				_mm256_storeu_ps(yr + ox, acc);
-			else {
-				float t[8];
-				_mm256_storeu_ps(t, acc);
-				memcpy(yr + ox, t, (size_t)(OW - ox) * sizeof(float));
-			}
+			else
+				dw_store_part(yr + ox, acc, OW - ox);
 		}
 		if (p->act.kind == ACT_HARDSWISH)
 			infer_act_apply(&p->act, yr, OW);
 	}
 }
 #endif
+
+/* Scratch (floats) that infer_dw3x3_plane needs for p's geometry. */
+int64_t
+infer_dw3x3_scratch(const struct conv_params *p)
+{
+	int64_t pr, pc;
+
+	dw_padded_size(p, &pr, &pc);
+	return pr * pc > p->g.in[2] ? pr * pc : p->g.in[2];
+}
+
+/* One depthwise 3x3 plane (dilation 1) with the best kernel for lvl. scratch holds infer_dw3x3_scratch(p)
+ * floats that are zero outside what an earlier call with the same geometry wrote: zero it whenever the
+ * geometry (in, out, strides, pads) differs from the previous call that used it. */
+void
+infer_dw3x3_plane(const struct conv_params *p, const float *x, const float *w9, float bias, float *y, float *scratch,
+    enum infer_cpu_level lvl)
+{
+#ifdef PW_X86
+	if (lvl >= CPU_AVX2 && p->g.s[1] <= 2 && p->g.s[2] <= 2) {
+		if (p->g.s[2] == 1)
+			dw3x3_plane_pad_avx2(p, x, w9, bias, y, scratch);
+		else
+			dw3x3_plane_avx2(p, x, w9, bias, y, scratch);
+		return;
+	}
+#endif
+	(void)scratch;
+	(void)lvl;
+	dw3x3_plane_generic(p, x, w9, bias, y);
+}
 
 /* Output rows [oy0, oy0+oh) of the im2col matrix: col[(c*KH + ky)*KW + kx][(oy-oy0)*OW + ox] =
  * x[c][oy*s - pt + ky*d][ox*s - pl + kx*d], 0 in the padding. */
