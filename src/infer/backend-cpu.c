@@ -347,7 +347,7 @@ run_fused(struct cpu_compiled *cc, int i, pw_exec_env *env, infer_error *err)
 		if (infer_spatial_geom(&c, &mid, kernel, 0, &p.g) < 0)
 			return -1;
 	}
-	if (!infer_irb_pays(&p))
+	if (infer_irb_plan(&p) == IRB_NONE)
 		return 1;
 	dims[0] = p.N;
 	dims[1] = p.M;

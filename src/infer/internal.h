@@ -142,6 +142,11 @@ void infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, cons
     const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
     int threads);
 
+/* C += A * B (no bias, no activation), same layout as infer_sgemm. Returns 0, or -1 when out of memory for a
+ * packing buffer (C then holds a partial sum). */
+int infer_sgemm_acc(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+    const float *B, int64_t ldb, float *C, int64_t ldc, int threads);
+
 /* One convolution, fully described (NCHW, 1-3 spatial dims in geom), with its fused activation. */
 struct conv_params {
 	int64_t N, C, M, G;
@@ -165,8 +170,15 @@ void infer_dw3x3_plane(const struct conv_params *p, const float *x, const float 
 /* An inverted residual block run band by band (kernels/fused.c): optional 1x1 expand (we != NULL) ->
  * depthwise 3x3 -> 1x1 project, each with its bias and fused activation; NCHW. The expanded and depthwise
  * activations of one band of output rows stay in this thread's cache instead of going to memory. */
+enum irb_mode {
+	IRB_AUTO = 0,   /* infer_irb_plan chooses */
+	IRB_ROWS,       /* bands of output rows (large maps) */
+	IRB_CHUNKS,     /* chunks of expanded channels, one partial projection per thread (small maps, threads) */
+	IRB_NONE        /* not worth fusing: run the nodes one by one */
+};
 struct irb_params {
 	int64_t N, C, E, M;            /* input, expanded (= C without expand), output channels */
+	enum irb_mode mode;            /* IRB_AUTO, or a mode forced by the tests */
 	struct spatial_geom g;         /* the depthwise geometry (in = the block input's H x W) */
 	const float *x;
 	const float *we, *be, *wd, *bd, *wp, *bp;
@@ -174,12 +186,14 @@ struct irb_params {
 	float *y;
 	int threads;
 };
-/* Whether the block is large enough for the fused path to pay (its middle activations would leave L2). */
-int infer_irb_pays(const struct irb_params *p);
+/* How the block runs best: by rows when its middle activations would leave L2, by channel chunks when they
+ * would not and there are several threads (and an expand), else unfused. */
+enum irb_mode infer_irb_plan(const struct irb_params *p);
 /* Floats of workspace infer_irb_fast needs for p (all threads' band buffers). */
 int64_t infer_irb_work(const struct irb_params *p);
-/* Runs the block in work (infer_irb_work(p) floats, 64-byte aligned, contents irrelevant). Returns 0, or 1
- * when lvl or the geometry has no fused path (run the nodes one by one). Runs whether or not it pays. */
+/* Runs the block in work (infer_irb_work(p) floats, 64-byte aligned, contents irrelevant) as
+ * infer_irb_plan says (IRB_NONE runs by rows: the tests call it on any shape). Returns 0, or 1 when lvl or
+ * the geometry has no fused path (run the nodes one by one). */
 int infer_irb_fast(const struct irb_params *p, float *work, enum infer_cpu_level lvl);
 /* The same block through the reference kernels (tests compare the fused path with it); -1 out of memory. */
 int infer_irb_ref(const struct irb_params *p);

@@ -297,7 +297,8 @@ Test(infer_kernels, random_shapes_match_reference)
 	}
 }
 
-/* The fused block (E = 0: no expand) against the three reference convolutions, at every level and 1-2 threads. */
+/* The fused block (E = 0: no expand) against the three reference convolutions, at every level, by rows and by
+ * channel chunks, with 1 and 2 threads. */
 static void
 check_irb(int64_t N, int64_t C, int64_t E, int64_t M, int64_t H, int64_t W, int64_t s, const int64_t pads[4],
     int act)
@@ -334,10 +335,12 @@ check_irb(int64_t N, int64_t C, int64_t E, int64_t M, int64_t H, int64_t W, int6
 	p.threads = 1;
 	cr_assert_eq(infer_irb_ref(&p), 0);
 	for (int l = 0; l < nl; l++)
-		for (int t = 1; t <= 2; t++) {
+		for (int t = 1; t <= 4; t++) {
 			float *work;
 			int64_t nw;
-			p.threads = t;
+			/* Threads 1-2 by rows, 3-4 (as 1-2) by channel chunks. */
+			p.threads = t > 2 ? t - 2 : t;
+			p.mode = t > 2 ? IRB_CHUNKS : IRB_ROWS;
 			nw = infer_irb_work(&p);
 			cr_assert_gt(nw, 0);
 			work = aligned_alloc(64, (size_t)nw * sizeof(float));
@@ -351,8 +354,8 @@ check_irb(int64_t N, int64_t C, int64_t E, int64_t M, int64_t H, int64_t W, int6
 			cr_assert_eq(infer_irb_fast(&p, work, lv[l]), 0);
 			for (size_t i = 0; i < ysz; i++)
 				cr_assert(fabsf(got[i] - want[i]) <= 1e-4f * (1.0f + fabsf(want[i])),
-				    "%s threads %d N%lld C%lld E%lld M%lld %lldx%lld s%lld pads %lld,%lld,%lld,%lld: y[%zu] = %g, "
-				    "want %g", infer_cpu_level_name(lv[l]), t, (long long)N, (long long)C, (long long)E, (long long)M,
+				    "%s %s threads %d N%lld C%lld E%lld M%lld %lldx%lld s%lld pads %lld,%lld,%lld,%lld: y[%zu] = %g, "
+				    "want %g", infer_cpu_level_name(lv[l]), p.mode == IRB_CHUNKS ? "chunks" : "rows", p.threads, (long long)N, (long long)C, (long long)E, (long long)M,
 				    (long long)H, (long long)W, (long long)s, (long long)pads[0], (long long)pads[1],
 				    (long long)pads[2], (long long)pads[3], i, got[i], want[i]);
 			free(work);
@@ -376,7 +379,10 @@ Test(infer_kernels, fused_block_matches_reference)
 	/* MobileNetV2's shapes at reduced width: 112 -> 56 stride 2 with asymmetric pads, 56 stride 1. */
 	check_irb(1, 16, 96, 24, 112, 112, 2, asym, 0);
 	check_irb(1, 24, 144, 24, 56, 56, 1, p1, 1);
-	/* No expand (the first block), batch 2, many bands of a tall narrow map, odd sizes, no padding. */
+	/* No expand (the first block), batch 2, many bands of a tall narrow map, odd sizes, no padding; 14x14 and
+	 * 7x7 with more channels than one chunk holds (chunk mode at 7x7 stride 2: 1000 channels, 4 chunks). */
+	check_irb(1, 16, 200, 24, 14, 14, 1, p1, 1);
+	check_irb(2, 24, 1000, 40, 14, 14, 2, asym, 0);
 	check_irb(2, 32, 0, 16, 113, 37, 1, p1, 2);
 	check_irb(1, 16, 96, 16, 80, 80, 1, p1, 0);
 	check_irb(3, 5, 7, 3, 9, 11, 2, none, 1);

@@ -818,8 +818,7 @@ Test(infer, backend_names_cannot_escape_the_directory)
 
 /* ---- an inverted residual block (expand 1x1 + Relu6, depthwise 3x3 + Relu6, project 1x1, Add) ---- */
 
-/* H = 96: the block's middle activations (1.7 MiB) are past the size where the CPU backend runs it fused;
- * expose_mid also makes the expand output a graph output. */
+/* x is [N, 8, H, H], expanded to 48 channels; expose_mid also makes the expand output a graph output. */
 static void
 build_irb(struct mb *b, int64_t H, int stride, int expose_mid)
 {
@@ -860,7 +859,7 @@ build_irb(struct mb *b, int64_t H, int stride, int expose_mid)
  * batch 1 and 2, and compares both with the graph run as loaded (no passes). When fused, the middle values
  * never take arena space: that is how the test sees that the fused path ran. */
 static void
-check_irb(int64_t H, int stride, int expose_mid, int want_fused)
+check_irb(int64_t H, int stride, int expose_mid, int want_fused1, int want_fused2)
 {
 	struct mb b;
 	infer_error err;
@@ -901,7 +900,7 @@ check_irb(int64_t H, int stride, int expose_mid, int want_fused)
 				infer_session_free(s);
 			}
 			unsetenv("PW_INFER_FUSE");
-			if (want_fused)
+			if (threads == 1 ? want_fused1 : want_fused2)
 				cr_assert_lt(arena[1], arena[0], "H %lld stride %d: the fused path did not run (arena %zu vs %zu)",
 				    (long long)H, stride, arena[1], arena[0]);
 			else
@@ -918,15 +917,18 @@ check_irb(int64_t H, int stride, int expose_mid, int want_fused)
 
 Test(infer, inverted_residual_block_fused_matches_reference)
 {
-	check_irb(96, 1, 0, 1);
-	check_irb(97, 2, 0, 1);
+	/* 160x160 maps: 4.9 MB of expanded activations, run by rows at 1 and 2 threads. */
+	check_irb(160, 1, 0, 1, 1);
+	check_irb(161, 2, 0, 1, 1);
 	/* The expanded activations are also a graph output: they must be materialised, so only the depthwise ->
 	 * project pair may run fused (and the output compared above would be missing or wrong otherwise). */
-	check_irb(96, 1, 1, 1);
+	check_irb(160, 1, 1, 1, 1);
 }
 
-Test(infer, inverted_residual_block_small_runs_unfused)
+Test(infer, inverted_residual_block_small_runs_by_chunks_with_threads)
 {
-	/* 16x16: its middle activations fit in L2, fusing would not pay. */
-	check_irb(16, 1, 0, 0);
+	/* 16x16: the block fits L2 unfused; one thread runs it unfused, two by channel chunks. */
+	check_irb(16, 1, 0, 0, 1);
+	/* 56x56 (600 KB expanded): too large for chunks, too small for rows. */
+	check_irb(56, 1, 0, 0, 0);
 }

@@ -1,4 +1,4 @@
-/* fused.c: an inverted residual block (1x1 expand -> depthwise 3x3 -> 1x1 project) run band by band of output rows, so its wide middle activations never leave the cache. */
+/* fused.c: an inverted residual block (1x1 expand -> depthwise 3x3 -> 1x1 project) run by bands of output rows (large maps) or by chunks of channels (small maps, several threads), so its wide middle activations stay in one core's cache. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,10 +9,22 @@
  * and 1 MiB were both slower on MobileNetV2 (more, narrower GEMMs; fewer bands that spill). */
 #define BAND_BYTES (512 * 1024)
 
-/* Blocks whose middle activations are smaller than this run unfused: they stay in L2 between the layers
- * anyway, and the bands' narrower GEMMs then cost more than they save (measured on MobileNetV2: fusing the
- * 112x112 blocks saves 0.15-0.25 ms each, the 56x56 ones break even, 28x28 and smaller lose 0.01-0.1 ms). */
-#define FUSE_MIN_BYTES (1024 * 1024)
+/* When a block runs by rows (measured on MobileNetV2 at 1 and 2 threads, 2-vCPU Zen 4 with 1 MiB L2 per core):
+ * a depthwise -> project pair whose depthwise output is at least PAIR_MIN_BYTES (112x112x32, 1.6 MB: saves
+ * 0.15 ms at 1 thread), and a whole block whose expanded activations are at least ROWS_MIN_BYTES (112x112x96,
+ * 4.8 MB: saves 0.2 ms). The 56x56 blocks (1.8 MB) broke even at 1 thread and lost 0.04-0.06 ms at 2: a
+ * whole block also carries rows between bands and splits its expand GEMM, a pair does neither. */
+#define PAIR_MIN_BYTES (1024 * 1024)
+#define ROWS_MIN_BYTES (3 * 1024 * 1024)
+
+/* Blocks whose expanded activations are below this run by channel chunks when there are several threads
+ * (14x14 and 7x7 maps: 0.01-0.06 ms saved per block at 2 threads); the 28x28 ones (602 KB) lost 0.03-0.05 ms
+ * that way, so the blocks in between run unfused. */
+#define CHUNKS_MAX_BYTES (512 * 1024)
+
+/* Bytes of one channel chunk's expanded and depthwise planes (chunk mode): a quarter of L2, so the chunk, its
+ * slice of the weights and the partial output stay there together. */
+#define CHUNK_BYTES (256 * 1024)
 
 /* Input rows [*iy0, *iy0 + *rows) that output rows [r0, r0 + rr) of the depthwise read, clipped to the
  * input; *pt is the band's own top padding (rows above the input that the first output row reads). */
@@ -55,33 +67,66 @@ band_height(const struct irb_params *p, int nt)
 	return R;
 }
 
-int
-infer_irb_pays(const struct irb_params *p)
+enum irb_mode
+infer_irb_plan(const struct irb_params *p)
 {
-	int64_t mid = p->E * p->g.out[1] * p->g.out[2];
+	int64_t in = p->E * p->g.in[1] * p->g.in[2] * (int64_t)sizeof(float);
+	int64_t out = p->E * p->g.out[1] * p->g.out[2] * (int64_t)sizeof(float);
 
-	if (p->we != NULL && p->E * p->g.in[1] * p->g.in[2] > mid)
-		mid = p->E * p->g.in[1] * p->g.in[2];
-	return mid * (int64_t)sizeof(float) >= FUSE_MIN_BYTES;
+	if (p->mode != IRB_AUTO)
+		return p->mode;
+	if (p->we == NULL)
+		return out >= PAIR_MIN_BYTES ? IRB_ROWS : IRB_NONE;
+	if (in >= ROWS_MIN_BYTES)
+		return IRB_ROWS;
+	/* Small maps fit L2 unfused; with several threads, chunks of channels keep each thread's expanded and
+	 * depthwise planes on its own core (unfused, the depthwise and projection read planes the other core
+	 * wrote) and run the block in one parallel region instead of three. */
+	return infer_nthreads(p->threads) > 1 && in < CHUNKS_MAX_BYTES ? IRB_CHUNKS : IRB_NONE;
 }
 
-/* Per-thread workspace layout for band height R: expanded rows, depthwise outputs, the plane kernel's scratch. */
+/* Channels per chunk (chunk mode): a multiple of 8 within CHUNK_BYTES, with a chunk count that is a multiple
+ * of the thread count so that the threads get equal shares. */
+static int64_t
+chunk_channels(const struct irb_params *p, int nt)
+{
+	int64_t per = (p->g.in[1] * p->g.in[2] + p->g.out[1] * p->g.out[2]) * (int64_t)sizeof(float);
+	int64_t n = (p->E * per + CHUNK_BYTES - 1) / CHUNK_BYTES, ec;
+
+	n = (n + nt - 1) / nt * nt;
+	ec = (p->E + n - 1) / n;
+	ec = (ec + 7) / 8 * 8;
+	return ec < p->E ? ec : p->E;
+}
+
+/* Per-thread workspace: expanded rows or planes, depthwise outputs, the plane kernel's scratch, and (chunk
+ * mode) a partial output. */
 struct band_work {
-	int64_t R, erows, e_n, d_n, s_n;
+	int64_t R, erows, ec, e_n, d_n, s_n, y_n;
 };
 
 static void
 band_work_of(const struct irb_params *p, int nt, struct band_work *bw)
 {
 	struct conv_params dp = { .N = 1, .C = 1, .M = 1, .G = 1, .g = p->g };
+	int64_t W = p->g.in[2], OW = p->g.out[2];
 
-	bw->R = band_height(p, nt);
-	bw->erows = (bw->R - 1) * p->g.s[1] + 3;
+	memset(bw, 0, sizeof(*bw));
+	if (infer_irb_plan(p) == IRB_CHUNKS) {
+		bw->ec = chunk_channels(p, nt);
+		bw->R = p->g.out[1];
+		bw->erows = p->g.in[1];
+		bw->y_n = (p->M * p->g.out[1] * OW + 15) / 16 * 16;
+	} else {
+		bw->ec = p->E;
+		bw->R = band_height(p, nt);
+		bw->erows = (bw->R - 1) * p->g.s[1] + 3;
+	}
 	dp.g.in[1] = bw->erows;
 	dp.g.out[1] = bw->R;
 	/* Each part rounded to 16 floats, so every part starts 64-byte aligned. */
-	bw->e_n = p->we != NULL ? (p->E * bw->erows * p->g.in[2] + 15) / 16 * 16 : 0;
-	bw->d_n = (p->E * bw->R * p->g.out[2] + 15) / 16 * 16;
+	bw->e_n = p->we != NULL ? (bw->ec * bw->erows * W + 15) / 16 * 16 : 0;
+	bw->d_n = (bw->ec * bw->R * OW + 15) / 16 * 16;
 	bw->s_n = (infer_dw3x3_scratch(&dp) + 15) / 16 * 16;
 }
 
@@ -92,7 +137,71 @@ infer_irb_work(const struct irb_params *p)
 	int nt = infer_nthreads(p->threads);
 
 	band_work_of(p, nt, &bw);
-	return (int64_t)nt * (bw.e_n + bw.d_n + bw.s_n);
+	return (int64_t)nt * (bw.e_n + bw.d_n + bw.s_n + bw.y_n);
+}
+
+/* Chunk mode for image n: each thread expands, filters and projects whole chunks of channels, summing its
+ * chunks' projections in its own partial output; the partials are added up at the end. */
+static void
+run_chunks(const struct irb_params *p, int64_t n, float *work, const struct band_work *bw, int nt,
+    enum infer_cpu_level lvl)
+{
+	const struct spatial_geom *g = &p->g;
+	int64_t HW = g->in[1] * g->in[2], OHW = g->out[1] * g->out[2], nch = (p->E + bw->ec - 1) / bw->ec;
+	int64_t per = bw->e_n + bw->d_n + bw->s_n + bw->y_n;
+	const float *x = p->x + n * p->C * HW;
+	float *y = p->y + n * p->M * OHW;
+	unsigned char used[64] = { 0 };
+
+	if (nt > (int)sizeof(used))
+		nt = (int)sizeof(used);
+	if (nch < nt)
+		nt = (int)nch;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+	{
+#ifdef _OPENMP
+		int tid = omp_get_thread_num();
+#else
+		int tid = 0;
+#endif
+		float *ebuf = work + tid * per, *dbuf = ebuf + bw->e_n, *scratch = dbuf + bw->d_n, *part = scratch + bw->s_n;
+		struct conv_params dp = { .N = 1, .C = 1, .M = 1, .G = 1, .g = *g, .act = p->actd, .threads = 1 };
+		memset(scratch, 0, (size_t)bw->s_n * sizeof(float));
+		/* Static: each thread's chunks are contiguous and the partials do not depend on timing. */
+#pragma omp for schedule(static)
+		for (int64_t k = 0; k < nch; k++) {
+			int64_t c0 = k * bw->ec, ec = p->E - c0 < bw->ec ? p->E - c0 : bw->ec;
+			const float *src = x + c0 * HW;
+			if (p->we != NULL) {
+				infer_sgemm(lvl, ec, HW, p->C, p->we + c0 * p->C, p->C, x, HW, ebuf, HW,
+				    p->be != NULL ? p->be + c0 : NULL, &p->acte, 1);
+				src = ebuf;
+			}
+			for (int64_t c = 0; c < ec; c++)
+				infer_dw3x3_plane(&dp, src + c * HW, p->wd + (c0 + c) * 9, p->bd != NULL ? p->bd[c0 + c] : 0.0f,
+				    dbuf + c * OHW, scratch, lvl);
+			/* The projection's columns c0..c0+ec of its weights times this chunk's planes. */
+			if (!used[tid])
+				infer_sgemm(lvl, p->M, OHW, ec, p->wp + c0, p->E, dbuf, OHW, part, OHW, NULL, NULL, 1);
+			else
+				(void)infer_sgemm_acc(lvl, p->M, OHW, ec, p->wp + c0, p->E, dbuf, OHW, part, OHW, 1);
+			used[tid] = 1;
+		}
+		/* The implicit barrier above: every partial is complete. Sum them with the bias and activation. */
+#pragma omp for schedule(static)
+		for (int64_t m = 0; m < p->M; m++) {
+			float b = p->bp != NULL ? p->bp[m] : 0.0f, *yr = y + m * OHW;
+			for (int64_t i = 0; i < OHW; i++)
+				yr[i] = b;
+			for (int t = 0; t < nt; t++)
+				if (used[t]) {
+					const float *pr = work + t * per + bw->e_n + bw->d_n + bw->s_n + m * OHW;
+					for (int64_t i = 0; i < OHW; i++)
+						yr[i] += pr[i];
+				}
+			infer_act_apply(&p->actp, yr, OHW);
+		}
+	}
 }
 
 int
@@ -107,6 +216,11 @@ infer_irb_fast(const struct irb_params *p, float *work, enum infer_cpu_level lvl
 	    g->d[1] != 1 || g->d[2] != 1 || OH < 1 || OW < 1)
 		return 1;
 	band_work_of(p, nt, &bw);
+	if (infer_irb_plan(p) == IRB_CHUNKS) {
+		for (int64_t n = 0; n < p->N; n++)
+			run_chunks(p, n, work, &bw, nt, lvl);
+		return 0;
+	}
 	R = bw.R;
 	bands = (OH + R - 1) / R;
 	cpi = chunks_per_image(p, nt);
@@ -120,7 +234,7 @@ infer_irb_fast(const struct irb_params *p, float *work, enum infer_cpu_level lvl
 		struct conv_params dp = { .N = 1, .C = 1, .M = 1, .G = 1, .g = *g, .act = p->actd, .threads = 1 };
 		int64_t last_rows = -1, last_pt = -1, last_rr = -1, es = bw.erows * W;
 #ifdef _OPENMP
-		float *ebuf = work + (int64_t)omp_get_thread_num() * (bw.e_n + bw.d_n + bw.s_n);
+		float *ebuf = work + (int64_t)omp_get_thread_num() * (bw.e_n + bw.d_n + bw.s_n + bw.y_n);
 #else
 		float *ebuf = work;
 #endif

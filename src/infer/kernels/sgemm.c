@@ -347,11 +347,11 @@ tail_dots(float (*dot)(const float *, const float *, int64_t), const float *A, i
 
 static void
 sgemm_naive(int64_t M, int64_t N, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C,
-    int64_t ldc, const float *bias, const struct infer_act *act)
+    int64_t ldc, const float *bias, const struct infer_act *act, int accumulate)
 {
 	for (int64_t i = 0; i < M; i++) {
 		for (int64_t j = 0; j < N; j++) {
-			float acc = bias != NULL ? bias[i] : 0.0f;
+			float acc = accumulate ? C[i * ldc + j] : bias != NULL ? bias[i] : 0.0f;
 			for (int64_t k = 0; k < K; k++)
 				acc += A[i * lda + k] * B[k * ldb + j];
 			C[i * ldc + j] = acc;
@@ -393,7 +393,7 @@ typedef void (*ukernel_fn)(int64_t, const float *const *, const float *, int64_t
 static void
 gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_t), int mrmax, int64_t M,
     int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias,
-    const struct infer_act *act, int64_t r0, int64_t r1, int64_t jc, int64_t nc, float *bp)
+    const struct infer_act *act, int64_t r0, int64_t r1, int64_t jc, int64_t nc, float *bp, int acc)
 {
 	int64_t full = nc / NR, rest = nc - full * NR;
 	int direct = r1 - r0 <= 8 * MR, dots = rest > 0 && rest <= TAIL_DOT;
@@ -402,6 +402,8 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 
 	for (int64_t kb = 0; kb < K; kb += KC) {
 		int64_t kc = K - kb < KC ? K - kb : KC;
+		/* The first k block starts from the bias, unless the caller accumulates into C. */
+		int first = kb == 0 && !acc;
 		if (!direct)
 			pack_b(B, ldb, kb, kc, jc, panels * NR < nc ? panels * NR : nc, bp);
 		else if (full < panels)
@@ -422,11 +424,11 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 			if (dot != dot_generic) {
 				tail_in_loop = row_major;
 				tail_avx2(A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, tail_in_loop ? r0 :
-				    r1 < M ? r1 : M, jc + full * NR, rest, kb, kc, kb == 0, scratch, 1);
+				    r1 < M ? r1 : M, jc + full * NR, rest, kb, kc, first, scratch, 1);
 			} else
 #endif
 				tail_dots(dot, A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M,
-				    jc + full * NR, rest, kb, kc, kb == 0, scratch);
+				    jc + full * NR, rest, kb, kc, first, scratch);
 		}
 		for (int64_t t = 0; t < n_outer * n_inner; t++) {
 			int64_t p = row_major ? t % n_inner : t / n_inner;
@@ -445,7 +447,7 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 				int64_t j0 = p * NR, nr = nc - j0 < NR ? nc - j0 : NR;
 				const float *arow[MR_MAX];
 				struct tile_out o = { .c = C + i0 * ldc + jc + j0, .ldc = ldc, .mr = (int)mr, .nr = (int)nr,
-					.bias = bias != NULL ? bias + i0 : NULL, .first = kb == 0,
+					.bias = bias != NULL ? bias + i0 : NULL, .first = first,
 					.act = kb + kc >= K ? act : NULL };
 				/* Rows past M reuse row i0: computed, never stored. */
 				for (int i = 0; i < mrmax; i++)
@@ -464,7 +466,7 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 						g1 = M;
 					if (g0 < g1)
 						tail_avx2(A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, g0, g1, jc + full * NR,
-						    rest, kb, kc, kb == 0, scratch, 0);
+						    rest, kb, kc, first, scratch, 0);
 				}
 			}
 #endif
@@ -473,17 +475,17 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 		/* No full panel at all (at most TAIL_DOT columns): the tail for all rows at once. */
 		if (tail_in_loop && n_inner == 0)
 			tail_avx2(A, lda, B, ldb, C, ldc, bias, kb + kc >= K ? act : NULL, r0, r1 < M ? r1 : M, jc + full * NR,
-			    rest, kb, kc, kb == 0, scratch, 0);
+			    rest, kb, kc, first, scratch, 0);
 #else
 		(void)tail_in_loop;
 #endif
 	}
 }
 
-void
-infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+static int
+sgemm_run(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
     const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
-    int threads)
+    int threads, int acc)
 {
 	ukernel_fn ukernel = ukernel_generic;
 	float (*dot)(const float *, const float *, int64_t) = dot_generic;
@@ -491,12 +493,12 @@ infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const flo
 	int64_t row_blocks, col_blocks = (N + NC - 1) / NC;
 
 	if (M <= 0 || N <= 0)
-		return;
+		return 0;
 	if (act != NULL && act->kind == ACT_NONE)
 		act = NULL;
 	if (lvl == CPU_REFERENCE || K == 0) {
-		sgemm_naive(M, N, K, A, lda, B, ldb, C, ldc, bias, act);
-		return;
+		sgemm_naive(M, N, K, A, lda, B, ldb, C, ldc, bias, act, acc);
+		return 0;
 	}
 #ifdef PW_X86
 	if (lvl >= CPU_AVX2)
@@ -528,7 +530,7 @@ infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const flo
 #pragma omp for schedule(dynamic, 1) nowait
 			for (int64_t b = 0; b < col_blocks; b++) {
 				int64_t jc = b * NC, nc = N - jc < NC ? N - jc : NC;
-				gemm_block(ukernel, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, 0, M, jc, nc, bp);
+				gemm_block(ukernel, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, 0, M, jc, nc, bp, acc);
 			}
 		} else {
 			int64_t bands = row_blocks < 4 * (int64_t)nt ? row_blocks : 4 * (int64_t)nt;
@@ -539,12 +541,29 @@ infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const flo
 					r1 = M;
 				for (int64_t jc = 0; jc < N; jc += NC)
 					gemm_block(ukernel, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, r0, r1, jc,
-					    N - jc < NC ? N - jc : NC, bp);
+					    N - jc < NC ? N - jc : NC, bp, acc);
 			}
 		}
 		free(bp);
 	}
-	/* Out of memory for a packing buffer: redo the whole product the slow way (it overwrites C). */
-	if (nomem)
-		sgemm_naive(M, N, K, A, lda, B, ldb, C, ldc, bias, act);
+	/* Out of memory for a packing buffer: redo the whole product the slow way (it overwrites C, so it cannot
+	 * when accumulating: some blocks may already have added to it). */
+	if (nomem && !acc)
+		sgemm_naive(M, N, K, A, lda, B, ldb, C, ldc, bias, act, 0);
+	return nomem && acc ? -1 : 0;
+}
+
+void
+infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+    const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
+    int threads)
+{
+	(void)sgemm_run(lvl, M, N, K, A, lda, B, ldb, C, ldc, bias, act, threads, 0);
+}
+
+int
+infer_sgemm_acc(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+    const float *B, int64_t ldb, float *C, int64_t ldc, int threads)
+{
+	return sgemm_run(lvl, M, N, K, A, lda, B, ldb, C, ldc, NULL, NULL, threads, 1);
 }
