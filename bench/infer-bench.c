@@ -1,5 +1,6 @@
 /* infer-bench.c: times the inference core on one model and one .npy input (p50/p99 latency), for tuning kernels;
- * "ab" times the unfused and the fused block path in alternation, in one process. */
+ * "ab [VAR]" times two sessions in alternation in one process, opened with VAR=0 and without it (default
+ * PW_INFER_FUSE: the unfused and fused block paths; PW_INFER_SPLIT: whole batches and image by image). */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,11 +109,12 @@ main(int argc, char **argv)
 	infer_model *m;
 	struct timed x[2] = { { .label = "default" }, { .label = "" } };
 	int runs, warm = 20, nx = 1;
+	const char *var = "PW_INFER_FUSE";
 	size_t nout;
 
 	if (argc < 5) {
-		fprintf(stderr, "usage: infer-bench MODEL INPUT.npy THREADS RUNS [BATCH [ab]]\n"
-		    "  ab: time the unfused (PW_INFER_FUSE=0) and fused paths in alternation\n");
+		fprintf(stderr, "usage: infer-bench MODEL INPUT.npy THREADS RUNS [BATCH [ab [VAR]]]\n"
+		    "  ab: time sessions opened with VAR=0 and without VAR in alternation (VAR: PW_INFER_FUSE)\n");
 		return 2;
 	}
 	o.threads = (int)strtol(argv[3], NULL, 10);
@@ -134,15 +136,19 @@ main(int argc, char **argv)
 	}
 	if (argc > 6 && strcmp(argv[6], "ab") == 0) {
 		nx = 2;
-		x[0].label = "unfused";
-		x[1].label = "fused";
+		if (argc > 7)
+			var = argv[7];
+		x[0].label = "off";
+		x[1].label = "on";
 	}
 	if ((m = infer_model_load(argv[1], &err)) == NULL)
 		goto fail;
 	for (int k = 0; k < nx; k++) {
-		/* The CPU backend reads PW_INFER_FUSE when it compiles a session. */
-		if (nx == 2)
-			setenv("PW_INFER_FUSE", k == 0 ? "0" : "1", 1);
+		/* The session reads these variables when it is opened. */
+		if (nx == 2 && k == 0)
+			setenv(var, "0", 1);
+		else if (nx == 2)
+			unsetenv(var);
 		if ((x[k].s = infer_session_create(m, &o, &err)) == NULL)
 			goto fail;
 		if ((x[k].t = calloc((size_t)runs, sizeof(double))) == NULL)

@@ -23,7 +23,7 @@ src_infer_libpwinfer_a_SOURCES = \
 	src/infer/internal.h src/infer/onnx-pb.h \
 	src/infer/error.c src/infer/tensor.c src/infer/attr.c \
 	src/infer/onnx-load.c src/infer/session.c src/infer/session.h src/infer/arena.c \
-	src/infer/passes.c src/infer/plugin.c src/infer/backend-cpu.c \
+	src/infer/passes.c src/infer/plugin.c src/infer/backend-cpu.c src/infer/batch.c \
 	src/infer/ops/dispatch.c src/infer/ops/elementwise.c src/infer/ops/conv.c \
 	src/infer/ops/gemm.c src/infer/ops/pool.c src/infer/ops/norm.c src/infer/ops/shape.c \
 	src/infer/kernels/cpu.c src/infer/kernels/act.c src/infer/kernels/sgemm.c src/infer/kernels/conv-fast.c \

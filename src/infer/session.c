@@ -13,6 +13,9 @@ infer_session_free(infer_session *s)
 {
 	if (s == NULL)
 		return;
+	for (int i = 0; i < s->n_workers; i++)
+		infer_session_free(s->workers[i]);
+	free(s->workers);
 	unschedule(s);
 	for (int i = 0; i < s->n_backends; i++)
 		infer_backend_close(&s->backends[i]);
@@ -298,6 +301,14 @@ infer_session_create(const infer_model *m, const infer_session_opts *opts, infer
 	}
 	if (schedule(s, err) < 0)
 		goto fail;
+	/* Image by image only on the CPU backend alone (a device backend wants the whole batch) and with the
+	 * passes (a session without them runs the graph exactly as loaded). PW_INFER_SPLIT=0 turns it off. */
+	{
+		const char *env = getenv("PW_INFER_SPLIT");
+		s->split_batch = !(o.flags & INFER_OPT_NO_PASSES) && s->n_backends == 1 &&
+		    strcmp(s->backends[0].ops->name, "cpu") == 0 && (env == NULL || strcmp(env, "0") != 0) &&
+		    infer_batch_splittable(s);
+	}
 	return s;
 nomem:
 	infer_err(err, INFER_E_NOMEM, "out of memory opening a session");
@@ -511,13 +522,9 @@ out:
 }
 
 int
-infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs, size_t n_outputs,
-    infer_error *err)
+infer_session_run_whole(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs,
+    size_t n_outputs, infer_error *err)
 {
-	infer_error local;
-
-	if (err == NULL)
-		err = &local;
 	for (;;) {
 		int failed = -1;
 		if (run_once(s, inputs, n_inputs, outputs, n_outputs, err, &failed) == 0)
@@ -527,4 +534,48 @@ infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_t
 		if (!droppable(s, failed, err) || drop_backend(s, failed, err) < 0)
 			return -1;
 	}
+}
+
+/* Whether this run splits its batch: the session allows it, and every input has the same batch of 2 or more
+ * images in front. */
+static int
+wants_split(const infer_session *s, const infer_tensor *inputs, size_t n_inputs)
+{
+	if (!s->split_batch || n_inputs != (size_t)s->m->n_inputs || n_inputs == 0 || inputs[0].ndim < 1 ||
+	    inputs[0].dims[0] < 2)
+		return 0;
+	for (size_t i = 0; i < n_inputs; i++)
+		if (inputs[i].ndim < 1 || inputs[i].dims[0] != inputs[0].dims[0] || inputs[i].data == NULL ||
+		    infer_tensor_numel(&inputs[i]) <= 0)
+			return 0;
+	return 1;
+}
+
+int
+infer_run(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs, size_t n_outputs,
+    infer_error *err)
+{
+	infer_error local;
+
+	if (err == NULL)
+		err = &local;
+	if (wants_split(s, inputs, n_inputs)) {
+		int nt = infer_nthreads(s->threads);
+		int64_t n = inputs[0].dims[0];
+		if (nt > n)
+			nt = (int)n;
+		/* Per-thread sessions at the first batch that can use them; if they cannot be made, the batch
+		 * runs image after image on this session. */
+		if (nt > 1 && s->workers == NULL && (s->workers = calloc((size_t)nt, sizeof(*s->workers))) != NULL) {
+			infer_session_opts o = { .threads = 1, .flags = s->flags, .max_tensor_elems = s->max_elems };
+			for (; s->n_workers < nt; s->n_workers++)
+				if ((s->workers[s->n_workers] = infer_session_create(s->m, &o, NULL)) == NULL)
+					break;
+		}
+		{
+			int w = nt < s->n_workers ? nt : s->n_workers;
+			return infer_batch_run(s, s->workers, w > 1 ? w : 0, inputs, n_inputs, outputs, n_outputs, err);
+		}
+	}
+	return infer_session_run_whole(s, inputs, n_inputs, outputs, n_outputs, err);
 }

@@ -60,6 +60,12 @@ struct infer_session {
 	unsigned char *arena;
 	size_t arena_bytes;
 	int replan;                       /* a value did not fit the plan in this run */
+
+	/* Batches image by image (batch.c): set when every node spares the batch and the CPU runs them all. */
+	int split_batch;
+	infer_session **workers;          /* one-thread sessions on the same model, one per thread, made at the
+	                                   * first batch; NULL when none could be made */
+	int n_workers;
 };
 
 /* plugin.c: opens backend name[0..len) (built-in "cpu" or DIR/pw-backend-NAME.so); closes it. */
@@ -71,6 +77,15 @@ int infer_backend_auto(const infer_model *m, const infer_session_opts *o, char *
 void *session_keep(infer_session *s, void *p);
 /* Adds t (ownership passes to the session) as a new constant value; returns its id or -1. */
 int session_add_constant(infer_session *s, infer_tensor *t);
+
+/* batch.c: whether every node of s computes each image from that image alone; runs the batch in inputs image
+ * by image on workers (n_workers > 1, in parallel) or on s itself. */
+int infer_batch_splittable(const infer_session *s);
+int infer_batch_run(infer_session *s, infer_session **workers, int n_workers, const infer_tensor *inputs,
+    size_t n_inputs, infer_tensor *outputs, size_t n_outputs, infer_error *err);
+/* session.c: one run of the whole batch as given (what infer_run does without splitting). */
+int infer_session_run_whole(infer_session *s, const infer_tensor *inputs, size_t n_inputs, infer_tensor *outputs,
+    size_t n_outputs, infer_error *err);
 
 /* Graph passes (passes.c): constant folding, Identity/Dropout removal, BatchNorm folding, activation fusion. */
 int infer_passes_run(infer_session *s, infer_error *err);

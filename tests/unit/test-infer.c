@@ -900,6 +900,9 @@ check_irb(int64_t H, int stride, int expose_mid, int want_fused1, int want_fused
 				infer_session_free(s);
 			}
 			unsetenv("PW_INFER_FUSE");
+			/* A batch runs image by image on per-thread sessions, whose arenas are their own. */
+			if (batch > 1)
+				continue;
 			if (threads == 1 ? want_fused1 : want_fused2)
 				cr_assert_lt(arena[1], arena[0], "H %lld stride %d: the fused path did not run (arena %zu vs %zu)",
 				    (long long)H, stride, arena[1], arena[0]);
@@ -931,4 +934,99 @@ Test(infer, inverted_residual_block_small_runs_by_chunks_with_threads)
 	check_irb(16, 1, 0, 0, 1);
 	/* 56x56 (600 KB expanded): too large for chunks, too small for rows. */
 	check_irb(56, 1, 0, 0, 0);
+}
+
+/* A graph that mixes the images of a batch (Reshape to [1, -1], then Softmax over everything) must not be
+ * split image by image: the batch of 3 gives one row of 3 x 48 values, not three rows. */
+Test(infer, batch_mixing_graph_runs_whole)
+{
+	struct mb b;
+	infer_error err;
+	infer_model *m;
+	infer_session *s;
+	infer_session_opts o = { .threads = 2 };
+	int64_t xd[4] = { -1, 3, 4, 4 }, x3[4] = { 3, 3, 4, 4 }, shape_dims[1] = { 2 };
+	infer_tensor x = make_input(4, x3, 5), y;
+	Onnx__TensorProto *shape;
+	Onnx__NodeProto *n;
+	double sum = 0;
+
+	mb_init(&b, 13);
+	mb_input(&b, "x", 4, xd);
+	shape = mb_init_f(&b, "shape", 1, shape_dims, NULL, 0);
+	/* An INT64 initializer: replace the float payload with the shape [1, -1]. */
+	shape->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+	shape->n_float_data = 0;
+	shape->float_data = NULL;
+	shape->n_int64_data = 2;
+	shape->int64_data = track(calloc(2, sizeof(int64_t)));
+	shape->int64_data[0] = 1;
+	shape->int64_data[1] = -1;
+	mb_node(&b, "Reshape", "flat", "x", "shape", NULL, "r");
+	n = mb_node(&b, "Softmax", "softmax", "r", NULL, NULL, "y");
+	attr_int(n, "axis", 1);
+	mb_output(&b, "y");
+	m = mb_load(&b, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	s = infer_session_create(m, &o, &err);
+	cr_assert_not_null(s, "%s", err.msg);
+	cr_assert_eq(infer_run(s, &x, 1, &y, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(y.ndim, 2);
+	cr_assert_eq(y.dims[0], 1);
+	cr_assert_eq(y.dims[1], 3 * 48);
+	for (int i = 0; i < 3 * 48; i++)
+		sum += ((float *)y.data)[i];
+	cr_assert_float_eq(sum, 1.0, 1e-5, "one softmax over all three images");
+	infer_tensor_release(&y);
+	infer_tensor_release(&x);
+	infer_session_free(s);
+	infer_model_free(m);
+}
+
+/* A batch split image by image (2 threads: one image per thread) equals the whole batch run at once. */
+Test(infer, batch_split_equals_whole_batch)
+{
+	struct mb b;
+	infer_error err;
+	infer_model *m;
+	int64_t d5[4] = { 5, 3, 9, 9 };
+	infer_tensor x5 = make_input(4, d5, 9), split[2], whole[2];
+
+	build_cnn(&b, -1);
+	m = mb_load(&b, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	for (int k = 0; k < 2; k++) {
+		infer_session_opts o = { .threads = 2 };
+		infer_session *s;
+		if (k == 0)
+			setenv("PW_INFER_SPLIT", "0", 1);
+		s = infer_session_create(m, &o, &err);
+		unsetenv("PW_INFER_SPLIT");
+		cr_assert_not_null(s, "%s", err.msg);
+		/* Twice: the second batch reuses the per-thread sessions. */
+		for (int run = 0; run < 2; run++) {
+			infer_tensor *y = k == 0 ? whole : split;
+			if (run == 1) {
+				infer_tensor_release(&y[0]);
+				infer_tensor_release(&y[1]);
+			}
+			cr_assert_eq(infer_run(s, &x5, 1, y, 2, &err), 0, "%s", err.msg);
+			cr_assert_eq(y[0].dims[0], 5);
+			cr_assert_eq(y[1].dims[0], 5);
+		}
+		/* Split, the session's own arena stays unused: the images ran on the per-thread sessions. */
+		if (k == 1)
+			cr_assert_eq(infer_session_arena_bytes(s), 0);
+		else
+			cr_assert_gt(infer_session_arena_bytes(s), 0);
+		infer_session_free(s);
+	}
+	assert_close(&split[0], &whole[0], 1e-5f);
+	assert_close(&split[1], &whole[1], 1e-5f);
+	for (int i = 0; i < 2; i++) {
+		infer_tensor_release(&split[i]);
+		infer_tensor_release(&whole[i]);
+	}
+	infer_tensor_release(&x5);
+	infer_model_free(m);
 }
