@@ -91,35 +91,60 @@ ukernel_avx2(int64_t kc, const float *const *a, const float *bp, int64_t ldbp, c
 		c50 = _mm256_fmadd_ps(av, b0, c50);
 		c51 = _mm256_fmadd_ps(av, b1, c51);
 	}
-	{
+	if (o->nr == NR) {
+		/* Whole 16-column rows, finished in registers: with the short k loops of the early layers
+		 * (K = 16..32) an accumulator array spilled to the stack and read back cost a third of the tile.
+		 * Rows past mr were computed from a repeated row of A and are not stored. */
+		__m256 lo = _mm256_set1_ps(o->act != NULL && o->act->kind == ACT_CLAMP ? o->act->lo : 0.0f);
+		__m256 hi = _mm256_set1_ps(o->act != NULL && o->act->kind == ACT_CLAMP ? o->act->hi : 0.0f);
+		__m256 sixth = _mm256_set1_ps(1.0f / 6.0f), half = _mm256_set1_ps(0.5f);
+		__m256 zero = _mm256_setzero_ps(), one = _mm256_set1_ps(1.0f);
+		float *c = o->c;
+		int64_t ldc = o->ldc;
+		int act = o->act != NULL ? (int)o->act->kind : ACT_NONE, first = o->first, mr = o->mr;
+		const float *bias = o->bias;
+#define PW_HSWISH(x) _mm256_mul_ps((x), _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps((x), sixth, half), zero), one))
+#define PW_TILE_ROW(i, v0, v1)                                                                                  \
+	do {                                                                                                    \
+		float *cr = c + (i) * ldc;                                                                      \
+		__m256 x0 = (v0), x1 = (v1);                                                                    \
+		if (first) {                                                                                    \
+			__m256 b = _mm256_set1_ps(bias != NULL ? bias[i] : 0.0f);                               \
+			x0 = _mm256_add_ps(x0, b);                                                              \
+			x1 = _mm256_add_ps(x1, b);                                                              \
+		} else {                                                                                        \
+			x0 = _mm256_add_ps(x0, _mm256_loadu_ps(cr));                                            \
+			x1 = _mm256_add_ps(x1, _mm256_loadu_ps(cr + 8));                                        \
+		}                                                                                               \
+		if (act == ACT_CLAMP) {                                                                         \
+			x0 = _mm256_min_ps(_mm256_max_ps(x0, lo), hi);                                          \
+			x1 = _mm256_min_ps(_mm256_max_ps(x1, lo), hi);                                          \
+		} else if (act == ACT_HARDSWISH) {                                                              \
+			x0 = PW_HSWISH(x0);                                                                     \
+			x1 = PW_HSWISH(x1);                                                                     \
+		}                                                                                               \
+		_mm256_storeu_ps(cr, x0);                                                                       \
+		_mm256_storeu_ps(cr + 8, x1);                                                                   \
+	} while (0)
+		PW_TILE_ROW(0, c00, c01);
+		if (mr > 1)
+			PW_TILE_ROW(1, c10, c11);
+		if (mr > 2)
+			PW_TILE_ROW(2, c20, c21);
+		if (mr > 3)
+			PW_TILE_ROW(3, c30, c31);
+		if (mr > 4)
+			PW_TILE_ROW(4, c40, c41);
+		if (mr > 5)
+			PW_TILE_ROW(5, c50, c51);
+#undef PW_TILE_ROW
+#undef PW_HSWISH
+	} else {
+		float t[MR * NR];
 		__m256 r[2 * MR] = { c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51 };
-		if (o->mr == MR && o->nr == NR && (o->act == NULL || o->act->kind == ACT_CLAMP)) {
-			__m256 lo = _mm256_set1_ps(o->act != NULL ? o->act->lo : 0.0f);
-			__m256 hi = _mm256_set1_ps(o->act != NULL ? o->act->hi : 0.0f);
-			for (int i = 0; i < MR; i++) {
-				float *c = o->c + i * o->ldc;
-				__m256 v0 = r[2 * i], v1 = r[2 * i + 1];
-				if (o->first) {
-					__m256 b = _mm256_set1_ps(o->bias != NULL ? o->bias[i] : 0.0f);
-					v0 = _mm256_add_ps(v0, b);
-					v1 = _mm256_add_ps(v1, b);
-				} else {
-					v0 = _mm256_add_ps(v0, _mm256_loadu_ps(c));
-					v1 = _mm256_add_ps(v1, _mm256_loadu_ps(c + 8));
-				}
-				if (o->act != NULL) {
-					v0 = _mm256_min_ps(_mm256_max_ps(v0, lo), hi);
-					v1 = _mm256_min_ps(_mm256_max_ps(v1, lo), hi);
-				}
-				_mm256_storeu_ps(c, v0);
-				_mm256_storeu_ps(c + 8, v1);
-			}
-		} else {
-			float t[MR * NR];
-			for (int i = 0; i < 2 * MR; i++)
-				_mm256_storeu_ps(t + i * 8, r[i]);
-			finish_tile(t, o);
-		}
+		for (int i = 0; i < 2 * MR; i++)
+			_mm256_storeu_ps(t + i * 8, r[i]);
+		finish_tile(t, o);
 	}
 }
 #endif
