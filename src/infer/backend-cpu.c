@@ -67,9 +67,11 @@ op_input(struct op_ctx *c, int idx, infer_dtype dt)
 struct cpu_compiled {
 	pw_subgraph sg;
 	enum infer_op *ops;
-	/* fuse[i] = 3: nodes i..i+2 are an expand -> depthwise -> project block run by infer_irb_fast; 2: a
-	 * depthwise -> project pair; 0: node i runs alone. */
+	/* fuse[i] > 0: nodes i .. i + fuse[i] - 1 are one block run by infer_irb_fast: [expand ->] depthwise ->
+	 * project [-> Add of the block's input], the bracketed parts as fuse_kind[i] says (FUSE_*); 0: node i
+	 * runs alone. */
 	signed char *fuse;
+	unsigned char *fuse_kind;
 	float *work;       /* the fused blocks' band buffers, kept across runs (fresh pages cost page faults) */
 	int64_t work_n;
 	int max_inputs;
@@ -202,11 +204,23 @@ private_value(const pw_subgraph *sg, const int *uses, int v)
 	return v >= 0 && uses[v] == 1 && sg->live_out != NULL && !sg->live_out[v];
 }
 
+#define FUSE_EXPAND 1u
+#define FUSE_ADD 2u
+
+/* Whether node n adds value v and the block input x (either order), with v read nowhere else. */
+static int
+is_residual_add(const pw_subgraph *sg, const int *uses, const pw_node *n, int v, int x)
+{
+	return strcmp(n->op_type, "Add") == 0 && n->n_inputs == 2 && n->n_outputs == 1 && x >= 0 &&
+	    ((n->inputs[0] == v && n->inputs[1] == x) || (n->inputs[0] == x && n->inputs[1] == v)) &&
+	    private_value(sg, uses, v);
+}
+
 /* Marks the inverted residual blocks (expand -> depthwise -> project, or depthwise -> project) of sg. Off
  * with the reference kernels (they are what the fused path is tested against) and with PW_INFER_FUSE=0
  * (for benchmarks of the unfused path). */
 static int
-find_fusions(const pw_subgraph *sg, signed char *fuse)
+find_fusions(const pw_subgraph *sg, signed char *fuse, unsigned char *kind)
 {
 	const char *env = getenv("PW_INFER_FUSE");
 	int *uses;
@@ -223,16 +237,24 @@ find_fusions(const pw_subgraph *sg, signed char *fuse)
 		const pw_node *a = &sg->nodes[i], *b = i + 1 < sg->n_nodes ? a + 1 : NULL, *c = i + 2 < sg->n_nodes ? a + 2 : NULL;
 		if (b == NULL)
 			break;
+		int n = 0;
 		if (c != NULL && is_pointwise(sg, a) && is_depthwise3x3(sg, b) && is_pointwise(sg, c) &&
 		    b->inputs[0] == a->outputs[0] && c->inputs[0] == b->outputs[0] &&
 		    private_value(sg, uses, a->outputs[0]) && private_value(sg, uses, b->outputs[0])) {
-			fuse[i] = 3;
-			i += 2;
+			n = 3;
+			kind[i] = FUSE_EXPAND;
 		} else if (is_depthwise3x3(sg, a) && is_pointwise(sg, b) && b->inputs[0] == a->outputs[0] &&
-		    private_value(sg, uses, a->outputs[0])) {
-			fuse[i] = 2;
-			i += 1;
+		    private_value(sg, uses, a->outputs[0]))
+			n = 2;
+		if (n == 0)
+			continue;
+		/* The residual Add of a stride-1 block: added to each band or chunk while it is in cache. */
+		if (i + n < sg->n_nodes && is_residual_add(sg, uses, a + n, a[n - 1].outputs[0], a->inputs[0])) {
+			kind[i] |= FUSE_ADD;
+			n++;
 		}
+		fuse[i] = (signed char)n;
+		i += n - 1;
 	}
 	free(uses);
 	return 0;
@@ -245,10 +267,13 @@ cpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err)
 
 	(void)ctx;
 	if (cc == NULL || (cc->ops = calloc((size_t)sg->n_nodes + 1, sizeof(*cc->ops))) == NULL ||
-	    (cc->fuse = calloc((size_t)sg->n_nodes + 1, 1)) == NULL || find_fusions(sg, cc->fuse) < 0) {
+	    (cc->fuse = calloc((size_t)sg->n_nodes + 1, 1)) == NULL ||
+	    (cc->fuse_kind = calloc((size_t)sg->n_nodes + 1, 1)) == NULL ||
+	    find_fusions(sg, cc->fuse, cc->fuse_kind) < 0) {
 		if (cc != NULL) {
 			free(cc->ops);
 			free(cc->fuse);
+			free(cc->fuse_kind);
 		}
 		free(cc);
 		infer_err(err, INFER_E_NOMEM, "out of memory compiling for the CPU backend");
@@ -264,6 +289,7 @@ cpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err)
 				infer_node_err(err, INFER_E_UNSUPPORTED, &sg->nodes[i], "operator not supported");
 			free(cc->ops);
 			free(cc->fuse);
+			free(cc->fuse_kind);
 			free(cc->node_ms);
 			free(cc);
 			return -1;
@@ -306,8 +332,9 @@ conv_bias(const pw_exec_env *env, const pw_node *n, int64_t count, int *ok)
 static int
 run_fused(struct cpu_compiled *cc, int i, pw_exec_env *env, infer_error *err)
 {
-	const pw_node *ne = cc->fuse[i] == 3 ? &cc->sg.nodes[i] : NULL, *nd = &cc->sg.nodes[i + cc->fuse[i] - 2];
-	const pw_node *np = nd + 1;
+	const pw_node *ne = (cc->fuse_kind[i] & FUSE_EXPAND) ? &cc->sg.nodes[i] : NULL;
+	const pw_node *nd = &cc->sg.nodes[ne != NULL ? i + 1 : i], *np = nd + 1;
+	const pw_node *na = (cc->fuse_kind[i] & FUSE_ADD) ? np + 1 : NULL, *nout = na != NULL ? na : np;
 	const infer_tensor *X = float_value(env, (ne != NULL ? ne : nd)->inputs[0], 4), *We = NULL, *Wd, *Wp;
 	struct irb_params p = { .threads = cc->sg.threads };
 	int64_t kernel[2] = { 3, 3 }, dims[4];
@@ -353,8 +380,15 @@ run_fused(struct cpu_compiled *cc, int i, pw_exec_env *env, infer_error *err)
 	dims[1] = p.M;
 	dims[2] = p.g.out[1];
 	dims[3] = p.g.out[2];
+	/* The residual is the block's input, of the output's shape (no broadcasting here). */
+	if (na != NULL) {
+		if (memcmp(X->dims, dims, sizeof(dims)) != 0)
+			return 1;
+		p.res = X->data;
+	}
 	{
-		struct op_ctx c = { .node = np, .op = OP_CONV, .env = env, .err = err, .threads = cc->sg.threads };
+		struct op_ctx c = { .node = nout, .op = na != NULL ? OP_ADD : OP_CONV, .env = env, .err = err,
+			.threads = cc->sg.threads };
 		infer_tensor *Y = op_output(&c, 0, INFER_DTYPE_FLOAT, 4, dims);
 		if (Y == NULL)
 			return -1;
@@ -449,6 +483,7 @@ cpu_release(void *ctx, void *compiled)
 	free(cc->node_ms);
 	free(cc->ops);
 	free(cc->fuse);
+	free(cc->fuse_kind);
 	free(cc->work);
 	free(cc);
 }

@@ -168,7 +168,7 @@ void infer_dw3x3_plane(const struct conv_params *p, const float *x, const float 
     float *scratch, enum infer_cpu_level lvl);
 
 /* An inverted residual block run band by band (kernels/fused.c): optional 1x1 expand (we != NULL) ->
- * depthwise 3x3 -> 1x1 project, each with its bias and fused activation; NCHW. The expanded and depthwise
+ * depthwise 3x3 -> 1x1 project, each with its bias and fused activation, then the optional residual; NCHW. The expanded and depthwise
  * activations of one band of output rows stay in this thread's cache instead of going to memory. */
 enum irb_mode {
 	IRB_AUTO = 0,   /* infer_irb_plan chooses */
@@ -183,6 +183,7 @@ struct irb_params {
 	const float *x;
 	const float *we, *be, *wd, *bd, *wp, *bp;
 	struct infer_act acte, actd, actp;
+	const float *res;              /* added to the output after actp (a residual of the output's shape), or NULL */
 	float *y;
 	int threads;
 };

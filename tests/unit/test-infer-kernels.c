@@ -297,8 +297,8 @@ Test(infer_kernels, random_shapes_match_reference)
 	}
 }
 
-/* The fused block (E = 0: no expand) against the three reference convolutions, at every level, by rows and by
- * channel chunks, with 1 and 2 threads. */
+/* The fused block (E = 0: no expand) against the three reference convolutions (and the residual Add when the
+ * shapes allow it), at every level, by rows and by channel chunks, with 1 and 2 threads. */
 static void
 check_irb(int64_t N, int64_t C, int64_t E, int64_t M, int64_t H, int64_t W, int64_t s, const int64_t pads[4],
     int act)
@@ -329,6 +329,9 @@ check_irb(int64_t N, int64_t C, int64_t E, int64_t M, int64_t H, int64_t W, int6
 	cr_assert(want != NULL && got != NULL);
 	p.x = x;
 	p.we = we, p.be = be, p.wd = wd, p.bd = bd, p.wp = wp, p.bp = bp;
+	/* A block whose output has its input's shape gets the residual Add (the input itself). */
+	if (M == C && p.g.out[1] == H && p.g.out[2] == W)
+		p.res = x;
 	p.acte = p.actd = act == 2 ? hswish : clip;
 	p.actp = act == 1 ? clip : (struct infer_act){ .kind = ACT_NONE };
 	p.y = want;
@@ -382,6 +385,7 @@ Test(infer_kernels, fused_block_matches_reference)
 	/* No expand (the first block), batch 2, many bands of a tall narrow map, odd sizes, no padding; 14x14 and
 	 * 7x7 with more channels than one chunk holds (chunk mode at 7x7 stride 2: 1000 channels, 4 chunks). */
 	check_irb(1, 16, 200, 24, 14, 14, 1, p1, 1);
+	check_irb(2, 24, 200, 24, 14, 14, 1, p1, 2);
 	check_irb(2, 24, 1000, 40, 14, 14, 2, asym, 0);
 	check_irb(2, 32, 0, 16, 113, 37, 1, p1, 2);
 	check_irb(1, 16, 96, 16, 80, 80, 1, p1, 0);
