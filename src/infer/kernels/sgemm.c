@@ -63,8 +63,8 @@ ukernel_generic(int64_t kc, const float *const *a, const float *bp, int64_t ldbp
 }
 
 #ifdef PW_X86
-__attribute__((target("avx2,fma"))) static void
-ukernel_avx2(int64_t kc, const float *const *a, const float *bp, int64_t ldbp, const struct tile_out *o)
+__attribute__((target("avx2,fma"), always_inline)) static inline void
+tile_avx2(int64_t kc, const float *const *a, const float *bp, int64_t ldbp, const struct tile_out *o)
 {
 	__m256 c00 = _mm256_setzero_ps(), c01 = c00, c10 = c00, c11 = c00, c20 = c00, c21 = c00;
 	__m256 c30 = c00, c31 = c00, c40 = c00, c41 = c00, c50 = c00, c51 = c00;
@@ -146,6 +146,27 @@ ukernel_avx2(int64_t kc, const float *const *a, const float *bp, int64_t ldbp, c
 			_mm256_storeu_ps(t + i * 8, r[i]);
 		finish_tile(t, o);
 	}
+}
+#endif
+
+#ifdef PW_X86
+__attribute__((target("avx2,fma"))) static void
+ukernel_avx2(int64_t kc, const float *const *a, const float *bp, int64_t ldbp, const struct tile_out *o)
+{
+	tile_avx2(kc, a, bp, ldbp, o);
+}
+
+/* np whole 16-column panels in a row of one row block: panel p is at bp + p * pstride, its output 16 columns
+ * further. One call for the whole row: with the short k loops of the early layers (K = 16..32) the call and
+ * row-pointer setup per tile cost as much as a third of the tile. */
+__attribute__((target("avx2,fma"))) static void
+strip_avx2(int64_t kc, const float *const *a, const float *bp, int64_t ldbp, int64_t pstride, int64_t np,
+    const struct tile_out *o)
+{
+	struct tile_out t = *o;
+
+	for (int64_t p = 0; p < np; p++, bp += pstride, t.c += NR)
+		tile_avx2(kc, a, bp, ldbp, &t);
 }
 #endif
 
@@ -411,14 +432,21 @@ pack_b(const float *B, int64_t ldb, int64_t kb, int64_t kc, int64_t jc, int64_t 
 }
 
 typedef void (*ukernel_fn)(int64_t, const float *const *, const float *, int64_t, const struct tile_out *);
+typedef void (*strip_fn)(int64_t, const float *const *, const float *, int64_t, int64_t, int64_t,
+    const struct tile_out *);
+
+/* Short k blocks run row-major with whole rows of panels per call (strip_avx2): the packed B block (at most
+ * STRIP_KC x NC floats, 24 KiB) stays in L1 across the row blocks. */
+#define STRIP_KC 32
 
 /* C rows [r0, r1) x columns [jc, jc+nc), all of K, with bp as this thread's packing buffer. With few rows
  * a packed panel would be reused only a couple of times, so full panels are read from B in place (direct)
  * and only a ragged last panel is packed. */
 static void
-gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_t), int mrmax, int64_t M,
-    int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias,
-    const struct infer_act *act, int64_t r0, int64_t r1, int64_t jc, int64_t nc, float *bp, int acc)
+gemm_block(ukernel_fn ukernel, strip_fn strip, float (*dot)(const float *, const float *, int64_t), int mrmax,
+    int64_t M, int64_t K, const float *A, int64_t lda, const float *B, int64_t ldb, float *C, int64_t ldc,
+    const float *bias, const struct infer_act *act, int64_t r0, int64_t r1, int64_t jc, int64_t nc, float *bp,
+    int acc)
 {
 	int64_t full = nc / NR, rest = nc - full * NR;
 	int direct = r1 - r0 <= 8 * MR, dots = rest > 0 && rest <= TAIL_DOT;
@@ -438,7 +466,8 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 		 * so row-major order keeps an A block in L1 across the few panels (and the ragged tail, done per group
 		 * of TAIL_GROUP row blocks while their rows of A are still in L1). The threshold (4x) is a guess: 1x,
 		 * 4x and never were within the noise of the shared development machine for MobileNetV2. */
-		int row_major = r1 - r0 > 4 * nc, tail_in_loop = 0;
+		int use_strip = strip != NULL && kc <= STRIP_KC && full > 1;
+		int row_major = r1 - r0 > 4 * nc || use_strip, tail_in_loop = 0;
 		int64_t n_outer = row_major ? (r1 - r0 + mrmax - 1) / mrmax : panels;
 		int64_t n_inner = row_major ? panels : (r1 - r0 + mrmax - 1) / mrmax;
 		/* bp's start is free here only in direct mode; otherwise use the space after the packed panels
@@ -477,7 +506,13 @@ gemm_block(ukernel_fn ukernel, float (*dot)(const float *, const float *, int64_
 				/* Rows past M reuse row i0: computed, never stored. */
 				for (int i = 0; i < mrmax; i++)
 					arow[i] = A + (i0 + (i < mr ? i : 0)) * lda + kb;
-				ukernel(kc, arow, panel, ldbp, &o);
+				if (use_strip && p == 0) {
+					/* All full panels of this row block at once; the loop goes on after them. */
+					strip(kc, arow, panel, ldbp, direct ? NR : kc * NR, full, &o);
+					t += full - 1;
+					p = full - 1;
+				} else
+					ukernel(kc, arow, panel, ldbp, &o);
 			}
 #ifdef PW_X86
 			/* Row-major with a ragged tail: the tail of a group of row blocks right after their last panel. */
@@ -513,6 +548,7 @@ sgemm_run(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float
     int threads, int acc)
 {
 	ukernel_fn ukernel = ukernel_generic;
+	strip_fn strip = NULL;
 	float (*dot)(const float *, const float *, int64_t) = dot_generic;
 	int mrmax = MR, nt = 1, nomem = 0;
 	int64_t row_blocks, col_blocks = (N + NC - 1) / NC;
@@ -531,8 +567,10 @@ sgemm_run(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float
 	if (lvl >= CPU_AVX512) {
 		ukernel = ukernel_avx512;
 		mrmax = MR512;
-	} else if (lvl >= CPU_AVX2)
+	} else if (lvl >= CPU_AVX2) {
 		ukernel = ukernel_avx2;
+		strip = strip_avx2;
+	}
 #endif
 	row_blocks = (M + mrmax - 1) / mrmax;
 #ifdef _OPENMP
@@ -555,7 +593,7 @@ sgemm_run(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float
 #pragma omp for schedule(dynamic, 1) nowait
 			for (int64_t b = 0; b < col_blocks; b++) {
 				int64_t jc = b * NC, nc = N - jc < NC ? N - jc : NC;
-				gemm_block(ukernel, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, 0, M, jc, nc, bp, acc);
+				gemm_block(ukernel, strip, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, 0, M, jc, nc, bp, acc);
 			}
 		} else {
 			int64_t bands = row_blocks < 4 * (int64_t)nt ? row_blocks : 4 * (int64_t)nt;
@@ -565,7 +603,7 @@ sgemm_run(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float
 				if (r1 > M)
 					r1 = M;
 				for (int64_t jc = 0; jc < N; jc += NC)
-					gemm_block(ukernel, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, r0, r1, jc,
+					gemm_block(ukernel, strip, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, r0, r1, jc,
 					    N - jc < NC ? N - jc : NC, bp, acc);
 			}
 		}
