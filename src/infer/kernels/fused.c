@@ -12,8 +12,9 @@
 /* When a block runs by rows (measured on MobileNetV2 at 1 and 2 threads, 2-vCPU Zen 4 with 1 MiB L2 per core):
  * a depthwise -> project pair whose depthwise output is at least PAIR_MIN_BYTES (112x112x32, 1.6 MB: saves
  * 0.15 ms at 1 thread), and a whole block whose expanded activations are at least ROWS_MIN_BYTES (112x112x96,
- * 4.8 MB: saves 0.2 ms). The 56x56 blocks (1.8 MB) broke even at 1 thread and lost 0.04-0.06 ms at 2: a
- * whole block also carries rows between bands and splits its expand GEMM, a pair does neither. */
+ * 4.8 MB: saves 0.2 ms). The 56x56 blocks (1.8 MB) broke even at 1 thread and lost 0.04-0.06 ms at 2 (and
+ * broke even at both after the GEMM's short-k path landed): a whole block also carries rows between bands
+ * and splits its expand GEMM, a pair does neither. */
 #define PAIR_MIN_BYTES (1024 * 1024)
 #define ROWS_MIN_BYTES (3 * 1024 * 1024)
 
