@@ -90,7 +90,7 @@ tests_unit_infer_model_test_CPPFLAGS = $(PW_INFER_CPPFLAGS)
 tests_unit_infer_model_test_CFLAGS = $(AM_CFLAGS) $(CRITERION_CFLAGS)
 tests_unit_infer_model_test_LDADD = $(PW_INFER_LIBS) $(CRITERION_LIBS)
 
-# Tuning driver for the kernels (not a test): infer_bench MODEL INPUT.npy THREADS RUNS [BATCH].
+# Tuning driver for the kernels (not a test): infer_bench MODEL INPUT.npy THREADS RUNS [BATCH [ab [VAR]]].
 noinst_PROGRAMS += bench/infer_bench
 bench_infer_bench_SOURCES = bench/infer-bench.c
 bench_infer_bench_CPPFLAGS = $(AM_CPPFLAGS)
