@@ -262,6 +262,37 @@ Test(infer_kernels, depthwise3x3_wide_pads_match_reference)
 	check_conv(1, 2, 2, 2, 5, 11, 3, 3, 1, 1, wide1, 2);
 }
 
+/* The channel-interleaved kernel (8 channels per vector): channel counts with every remainder mod 8 (a last
+ * group of 1-7 channels), batch 2, 7x7 and 14x14 maps (rows under 8 pixels go chunk-wise across rows, rows of 8
+ * and more row by row), odd sizes, rows under 4 columns, outputs under 8 pixels, pads 0, 1, asymmetric and
+ * wider than the kernel, strides 1-3, Clip and HardSwish; and the scratch-size limit on both sides. */
+Test(infer_kernels, depthwise3x3_interleaved_matches_reference)
+{
+	static const int64_t p1[4] = { 1, 1, 1, 1 }, none[4] = { 0, 0, 0, 0 }, asym[4] = { 0, 0, 1, 1 };
+	static const int64_t odd[4] = { 2, 0, 1, 3 }, wide[4] = { 4, 3, 5, 4 };
+	static const int64_t *const pads[] = { p1, none, asym, odd };
+	static const int64_t sizes[][2] = { { 7, 7 }, { 14, 14 }, { 9, 11 }, { 3, 5 }, { 13, 8 }, { 2, 2 }, { 1, 1 },
+		{ 17, 3 }, { 28, 28 }, { 15, 16 } };
+
+	/* MobileNetV2's small maps at widths that leave a partial group. */
+	check_conv(1, 383, 383, 383, 14, 14, 3, 3, 1, 1, p1, 1);
+	check_conv(2, 961, 961, 961, 7, 7, 3, 3, 1, 1, p1, 2);
+	check_conv(2, 383, 383, 383, 28, 28, 3, 3, 2, 1, asym, 1);
+	check_conv(1, 961, 961, 961, 14, 14, 3, 3, 2, 1, p1, 0);
+	check_conv(1, 384, 384, 384, 14, 14, 3, 3, 2, 1, asym, 2);
+	for (int64_t C = 1; C <= 20; C++) {
+		const int64_t *hw = sizes[C % 10];
+		check_conv(C % 2 + 1, C, C, C, hw[0], hw[1], 3, 3, 1 + C % 2, 1, pads[C % 4], (int)(C % 3));
+		check_conv(2 - C % 2, C, C, C, hw[1] + 1, hw[0], 3, 3, 2 - C % 2, 1, pads[(C + 1) % 4], (int)((C + 1) % 3));
+	}
+	check_conv(2, 11, 11, 11, 10, 9, 3, 3, 1, 1, wide, 2);
+	check_conv(1, 9, 9, 9, 19, 23, 3, 3, 3, 1, p1, 1); /* stride 3: only this kernel and the generic one */
+	check_conv(2, 5, 5, 5, 8, 7, 3, 3, 3, 1, odd, 0);
+	/* Padded 128x128 (the interleaved kernel's limit) and 129x129 (the plane kernels). */
+	check_conv(1, 9, 9, 9, 126, 126, 3, 3, 1, 1, p1, 1);
+	check_conv(1, 9, 9, 9, 127, 127, 3, 3, 1, 1, p1, 1);
+}
+
 /* Shapes past the blocking limits: several column blocks (NC 192), k blocks (KC 256), the direct/packed
  * switch at 48 rows, and wide planes. */
 Test(infer_kernels, large_shapes_match_reference)
