@@ -166,6 +166,14 @@ int infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl);
 int64_t infer_dw3x3_scratch(const struct conv_params *p);
 void infer_dw3x3_plane(const struct conv_params *p, const float *x, const float *w9, float bias, float *y,
     float *scratch, enum infer_cpu_level lvl);
+/* nch depthwise 3x3 planes, xstride and ystride floats apart (w: 9 floats per channel, bias NULL or one per
+ * channel), 8 channels at a time on the interleaved kernel where it wins, else plane by plane. scratch holds
+ * infer_dw3x3_planes_scratch(p) floats (enough for any geometry with fewer output rows too), 64-byte aligned,
+ * from malloc; pass fresh = 1 on its first use and whenever the geometry differs from the previous call's (it
+ * is then re-zeroed). */
+int64_t infer_dw3x3_planes_scratch(const struct conv_params *p);
+void infer_dw3x3_planes(const struct conv_params *p, const float *x, int64_t xstride, const float *w,
+    const float *bias, float *y, int64_t ystride, int64_t nch, float *scratch, int fresh, enum infer_cpu_level lvl);
 
 /* An inverted residual block run band by band (kernels/fused.c): optional 1x1 expand (we != NULL) ->
  * depthwise 3x3 -> 1x1 project, each with its bias and fused activation, then the optional residual; NCHW. The expanded and depthwise

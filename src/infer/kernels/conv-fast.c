@@ -473,6 +473,15 @@ dwi_size(const struct conv_params *p, int64_t *rows, int64_t *cols)
 	*cols = (p->g.out[2] - 1) * p->g.s[2] + 3;
 }
 
+static int64_t
+dwi_cols(const struct conv_params *p)
+{
+	int64_t rows, cols;
+
+	dwi_size(p, &rows, &cols);
+	return cols;
+}
+
 /* Columns c .. c+3 of input row `off` of the 8 planes xs[0..7] as 4 pixel vectors v[0..3]: the rows of planes j
  * and j+4 share a vector (one per 128-bit half, broadcast loads and a blend), so one in-lane 4x4 transpose (8
  * shuffles) does what an 8x8 transpose does in 24. */
@@ -644,14 +653,14 @@ dwi_compute_rows(const float *t, int64_t OH, int64_t OW, int64_t sh, const int s
 		}
 }
 
-/* Depthwise 3x3 of nch (1..8) consecutive channel planes: x, w (9 floats per channel), bias (NULL: none) and
- * y point at the group's first channel. t holds dwi_size() rows x cols x 8 floats, 32-byte aligned and zero
- * outside what dwi_pack wrote for the same geometry; off is dwi_offsets()'s table. */
+/* Depthwise 3x3 of nch (1..8) channel planes, isz and P floats apart in x and y: x, w (9 floats per channel),
+ * bias (NULL: none) and y point at the group's first channel. t holds dwi_size() rows x cols x 8 floats,
+ * 32-byte aligned and zero outside what dwi_pack wrote for the same geometry; off is dwi_offsets()'s table. */
 __attribute__((target("avx2,fma"))) static void
 dw3x3_group8_avx2(const struct conv_params *p, const float *x, const float *w, const float *bias, float *y, int nch,
-    float *t, const int32_t *off)
+    float *t, const int32_t *off, int64_t isz, int64_t P)
 {
-	int64_t isz = p->g.in[1] * p->g.in[2], OH = p->g.out[1], OW = p->g.out[2], P = OH * OW, PH, PW;
+	int64_t OH = p->g.out[1], OW = p->g.out[2], PH, PW;
 	int64_t sh = p->g.s[1], sw = p->g.s[2];
 	const float *xs[8];
 	float *ys[8];
@@ -733,7 +742,8 @@ dw3x3_interleaved(const struct conv_params *p)
 			const float *x = p->x + (n * C + c0) * isz;
 			float *y = p->y + (n * C + c0) * P;
 			if (t != NULL) {
-				dw3x3_group8_avx2(p, x, p->w + c0 * 9, p->bias != NULL ? p->bias + c0 : NULL, y, nch, t, off);
+				dw3x3_group8_avx2(p, x, p->w + c0 * 9, p->bias != NULL ? p->bias + c0 : NULL, y, nch, t, off,
+				    isz, P);
 				continue;
 			}
 			for (int c = 0; c < nch; c++)
@@ -775,6 +785,63 @@ infer_dw3x3_plane(const struct conv_params *p, const float *x, const float *w9, 
 	(void)scratch;
 	(void)lvl;
 	dw3x3_plane_generic(p, x, w9, bias, y);
+}
+
+/* Floats of the interleaved kernel's scratch (the [PH][PW][8] window, rounded to 16) and its offset table. */
+#ifdef PW_X86
+static void
+dwi_scratch_parts(const struct conv_params *p, int64_t *t_n, int64_t *off_n)
+{
+	int64_t PH, PW, P = p->g.out[1] * p->g.out[2];
+
+	dwi_size(p, &PH, &PW);
+	*t_n = (PH * PW * 8 + 15) / 16 * 16;
+	*off_n = P > 8 ? P : 8;
+}
+#endif
+
+int64_t
+infer_dw3x3_planes_scratch(const struct conv_params *p)
+{
+	int64_t n = infer_dw3x3_scratch(p);
+#ifdef PW_X86
+	int64_t t_n, off_n;
+	dwi_scratch_parts(p, &t_n, &off_n);
+	/* A geometry too large for the interleaved kernel may be followed by a smaller one (the fused block's last
+	 * band) that takes it: room for the largest window it ever takes. */
+	if (!dwi_wins(p))
+		t_n = DWI_MAX_AREA * 8 + 16;
+	if (t_n + off_n > n)
+		n = t_n + off_n;
+#endif
+	return n;
+}
+
+void
+infer_dw3x3_planes(const struct conv_params *p, const float *x, int64_t xstride, const float *w, const float *bias,
+    float *y, int64_t ystride, int64_t nch, float *scratch, int fresh, enum infer_cpu_level lvl)
+{
+#ifdef PW_X86
+	if (lvl >= CPU_AVX2 && dwi_wins(p)) {
+		int64_t t_n, off_n;
+		/* The offset table lives after the window, in the caller's (malloc'd) scratch. */
+		int32_t *off;
+		dwi_scratch_parts(p, &t_n, &off_n);
+		off = (int32_t *)(void *)(scratch + t_n);
+		if (fresh) {
+			memset(scratch, 0, (size_t)t_n * sizeof(float));
+			dwi_offsets(p, dwi_cols(p), off);
+		}
+		for (int64_t c0 = 0; c0 < nch; c0 += 8)
+			dw3x3_group8_avx2(p, x + c0 * xstride, w + c0 * 9, bias != NULL ? bias + c0 : NULL, y + c0 * ystride,
+			    nch - c0 < 8 ? (int)(nch - c0) : 8, scratch, off, xstride, ystride);
+		return;
+	}
+#endif
+	if (fresh)
+		memset(scratch, 0, (size_t)infer_dw3x3_scratch(p) * sizeof(float));
+	for (int64_t c = 0; c < nch; c++)
+		infer_dw3x3_plane(p, x + c * xstride, w + c * 9, bias != NULL ? bias[c] : 0.0f, y + c * ystride, scratch, lvl);
 }
 
 /* Output rows [oy0, oy0+oh) of the im2col matrix: col[(c*KH + ky)*KW + kx][(oy-oy0)*OW + ox] =

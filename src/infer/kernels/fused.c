@@ -137,7 +137,7 @@ band_work_of(const struct irb_params *p, int nt, struct band_work *bw)
 	/* Each part rounded to 16 floats, so every part starts 64-byte aligned. */
 	bw->e_n = p->we != NULL ? (bw->ec * bw->erows * W + 15) / 16 * 16 : 0;
 	bw->d_n = (bw->ec * bw->R * OW + 15) / 16 * 16;
-	bw->s_n = (infer_dw3x3_scratch(&dp) + 15) / 16 * 16;
+	bw->s_n = (infer_dw3x3_planes_scratch(&dp) + 15) / 16 * 16;
 }
 
 int64_t
@@ -176,7 +176,7 @@ run_chunks(const struct irb_params *p, int64_t n, float *work, const struct band
 #endif
 		float *ebuf = work + tid * per, *dbuf = ebuf + bw->e_n, *scratch = dbuf + bw->d_n, *part = scratch + bw->s_n;
 		struct conv_params dp = { .N = 1, .C = 1, .M = 1, .G = 1, .g = *g, .act = p->actd, .threads = 1 };
-		memset(scratch, 0, (size_t)bw->s_n * sizeof(float));
+		int fresh = 1;
 		/* Static: each thread's chunks are contiguous and the partials do not depend on timing. */
 #pragma omp for schedule(static)
 		for (int64_t k = 0; k < nch; k++) {
@@ -187,9 +187,9 @@ run_chunks(const struct irb_params *p, int64_t n, float *work, const struct band
 				    p->be != NULL ? p->be + c0 : NULL, &p->acte, 1);
 				src = ebuf;
 			}
-			for (int64_t c = 0; c < ec; c++)
-				infer_dw3x3_plane(&dp, src + c * HW, p->wd + (c0 + c) * 9, p->bd != NULL ? p->bd[c0 + c] : 0.0f,
-				    dbuf + c * OHW, scratch, lvl);
+			infer_dw3x3_planes(&dp, src, HW, p->wd + c0 * 9, p->bd != NULL ? p->bd + c0 : NULL, dbuf, OHW, ec,
+			    scratch, fresh, lvl);
+			fresh = 0;
 			/* The projection's columns c0..c0+ec of its weights times this chunk's planes. */
 			if (!used[tid])
 				infer_sgemm(lvl, p->M, OHW, ec, p->wp + c0, p->E, dbuf, OHW, part, OHW, NULL, NULL, 1);
@@ -241,10 +241,10 @@ infer_irb_fast(const struct irb_params *p, float *work, enum infer_cpu_level lvl
 	jobs = p->N * cpi;
 #pragma omp parallel num_threads(jobs < nt ? (int)jobs : nt) if (nt > 1 && jobs > 1)
 	{
-		/* This thread's part of the workspace. The scratch is zeroed whenever the band geometry changes
-		 * (the first and last bands differ from the middle ones), as infer_dw3x3_plane requires. */
+		/* This thread's part of the workspace. */
 		struct conv_params dp = { .N = 1, .C = 1, .M = 1, .G = 1, .g = *g, .act = p->actd, .threads = 1 };
 		int64_t last_rows = -1, last_pt = -1, last_rr = -1, es = bw.erows * W;
+		int fresh;
 #ifdef _OPENMP
 		float *ebuf = work + (int64_t)omp_get_thread_num() * (bw.e_n + bw.d_n + bw.s_n + bw.y_n);
 #else
@@ -284,13 +284,11 @@ infer_irb_fast(const struct irb_params *p, float *work, enum infer_cpu_level lvl
 				dp.g.in[1] = rows;
 				dp.g.pb[1] = pt;
 				dp.g.out[1] = rr;
-				if (rows != last_rows || pt != last_pt || rr != last_rr) {
-					memset(scratch, 0, (size_t)bw.s_n * sizeof(float));
-					last_rows = rows, last_pt = pt, last_rr = rr;
-				}
-				for (int64_t c = 0; c < p->E; c++)
-					infer_dw3x3_plane(&dp, src + c * src_ld, p->wd + c * 9, p->bd != NULL ? p->bd[c] : 0.0f,
-					    dbuf + c * rr * OW, scratch, lvl);
+				/* The scratch is zeroed again whenever the band geometry changes (the first and last
+				 * bands differ from the middle ones), as infer_dw3x3_planes requires. */
+				fresh = rows != last_rows || pt != last_pt || rr != last_rr;
+				last_rows = rows, last_pt = pt, last_rr = rr;
+				infer_dw3x3_planes(&dp, src, src_ld, p->wd, p->bd, dbuf, rr * OW, p->E, scratch, fresh, lvl);
 				infer_sgemm(lvl, p->M, rr * OW, p->E, p->wp, p->E, dbuf, rr * OW,
 				    p->y + n * p->M * OH * OW + r0 * OW, OH * OW, p->bp, &p->actp, 1);
 				if (p->res != NULL)
