@@ -175,6 +175,10 @@ int64_t infer_dw3x3_planes_scratch(const struct conv_params *p);
 void infer_dw3x3_planes(const struct conv_params *p, const float *x, int64_t xstride, const float *w,
     const float *bias, float *y, int64_t ystride, int64_t nch, float *scratch, int fresh, enum infer_cpu_level lvl);
 
+/* Depthwise convolutions with square kernels up to 7x7 (5x5 in MobileNetV3), strides 1 or 2, dilation 1, AVX2
+ * (kernels/dw-kxk.c): 0 done, 1 not a shape it runs (the caller uses the reference), -1 out of memory. */
+int infer_dw_kxk_fast(const struct conv_params *p, enum infer_cpu_level lvl);
+
 /* An inverted residual block run band by band (kernels/fused.c): optional 1x1 expand (we != NULL) ->
  * depthwise 3x3 -> 1x1 project, each with its bias and fused activation, then the optional residual; NCHW. The expanded and depthwise
  * activations of one band of output rows stay in this thread's cache instead of going to memory. */
@@ -206,6 +210,11 @@ int64_t infer_irb_work(const struct irb_params *p);
 int infer_irb_fast(const struct irb_params *p, float *work, enum infer_cpu_level lvl);
 /* The same block through the reference kernels (tests compare the fused path with it); -1 out of memory. */
 int infer_irb_ref(const struct irb_params *p);
+
+/* Float elementwise kernels (kernels/eltwise.c): y[i] = a[i * sa] op b[i * sb] for Add/Sub/Mul/Div with strides
+ * 0 (one value repeated) or 1, and Clip keeping NaN; AVX2 when the CPU level allows. */
+void infer_binary_f32(enum infer_op op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n);
+void infer_clip_f32(const float *x, float *y, int64_t n, float lo, float hi);
 
 /* The one operator dispatch (ops/dispatch.c). */
 int infer_op_run(struct op_ctx *c);

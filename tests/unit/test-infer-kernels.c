@@ -434,3 +434,111 @@ Test(infer_kernels, fused_block_random_shapes_match_reference)
 		    irand(1, 40), irand(1, 2), pads, t % 3);
 	}
 }
+
+/* Depthwise K x K (5x5, 7x7; 3x3 and 2x2 through the same kernel) against the reference, batch and threads
+ * included; act 0 none, 1 Clip(0, 0.5), 2 HardSwish. */
+static void
+check_dwk(int64_t N, int64_t C, int64_t H, int64_t W, int64_t K, int64_t s, const int64_t pads[4], int act,
+    int threads)
+{
+	struct conv_params p = { .N = N, .C = C, .M = C, .G = C, .threads = threads };
+	size_t ysz;
+	float *x, *w, *b, *want, *got;
+	int rc;
+
+	p.g = geom(H, W, K, K, s, 1, pads);
+	if (p.g.out[1] < 1 || p.g.out[2] < 1)
+		return;
+	ysz = (size_t)(N * C * p.g.out[1] * p.g.out[2]);
+	x = rand_buf((size_t)(N * C * H * W));
+	w = rand_buf((size_t)(C * K * K));
+	b = rand_buf((size_t)C);
+	want = malloc(ysz * sizeof(float));
+	got = malloc((ysz + 1) * sizeof(float));
+	cr_assert(want != NULL && got != NULL);
+	p.x = x, p.w = w, p.bias = b;
+	p.act = act == 1 ? (struct infer_act){ .kind = ACT_CLAMP, .lo = 0.0f, .hi = 0.5f } :
+	    act == 2 ? (struct infer_act){ .kind = ACT_HARDSWISH } : (struct infer_act){ .kind = ACT_NONE };
+	p.y = want;
+	infer_conv_ref(&p);
+	for (size_t i = 0; i <= ysz; i++)
+		got[i] = 1e30f;
+	p.y = got;
+	rc = infer_dw_kxk_fast(&p, CPU_AVX2);
+	if (!(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))) {
+		cr_assert_eq(rc, 1, "no AVX2: the kernel must decline");
+		goto out;
+	}
+	cr_assert_eq(rc, 0, "N%lld C%lld %lldx%lld k%lld s%lld: declined", (long long)N, (long long)C, (long long)H,
+	    (long long)W, (long long)K, (long long)s);
+	for (size_t i = 0; i < ysz; i++)
+		cr_assert(fabsf(got[i] - want[i]) <= 1e-4f * (1.0f + fabsf(want[i])),
+		    "N%lld C%lld %lldx%lld k%lld s%lld pads %lld,%lld,%lld,%lld act %d threads %d: y[%zu] = %g, want %g",
+		    (long long)N, (long long)C, (long long)H, (long long)W, (long long)K, (long long)s, (long long)pads[0],
+		    (long long)pads[1], (long long)pads[2], (long long)pads[3], act, threads, i, got[i], want[i]);
+	cr_assert_eq(got[ysz], 1e30f, "wrote past the output");
+out:
+	free(x);
+	free(w);
+	free(b);
+	free(want);
+	free(got);
+}
+
+Test(infer_kernels, depthwise_kxk_matches_reference)
+{
+	static const int64_t p2[4] = { 2, 2, 2, 2 }, same5s2[4] = { 1, 1, 2, 2 }, p3[4] = { 3, 3, 3, 3 };
+	static const int64_t none[4] = { 0, 0, 0, 0 }, odd[4] = { 0, 3, 4, 1 };
+
+	/* MobileNetV3's 5x5 layers (SAME padding: symmetric at stride 1, bottom/right heavy at stride 2). */
+	check_dwk(1, 72, 56, 56, 5, 2, same5s2, 1, 2);
+	check_dwk(1, 120, 28, 28, 5, 1, p2, 2, 1);
+	check_dwk(2, 13, 14, 14, 5, 1, p2, 0, 2);
+	check_dwk(1, 9, 17, 23, 7, 1, p3, 1, 1);
+	check_dwk(1, 5, 19, 16, 7, 2, odd, 2, 2);
+	check_dwk(1, 3, 5, 5, 5, 1, none, 0, 1);
+	check_dwk(1, 3, 1, 1, 5, 1, p2, 1, 1);
+	check_dwk(1, 4, 9, 11, 3, 2, odd, 0, 1);
+	for (int t = 0; t < 40; t++) {
+		int64_t pads[4], K = irand(2, 7);
+		for (int i = 0; i < 4; i++)
+			pads[i] = irand(0, (int)K - 1);
+		check_dwk(irand(1, 2), irand(1, 11), irand(1, 30), irand(1, 30), K, irand(1, 2), pads, t % 3, irand(1, 2));
+	}
+}
+
+/* The elementwise kernels (at the CPU's level) against the plain formula, every length around the vector width,
+ * both operand strides, and Clip keeping NaN. */
+Test(infer_kernels, eltwise_matches_formula)
+{
+	static const enum infer_op ops[4] = { OP_ADD, OP_SUB, OP_MUL, OP_DIV };
+	float a[41], b[41], y[41], want;
+
+	for (int i = 0; i < 41; i++) {
+		a[i] = frand();
+		b[i] = frand() + 1.5f;
+	}
+	for (int k = 0; k < 4; k++)
+		for (int n = 0; n <= 41; n++)
+			for (int sa = 0; sa <= 1; sa++)
+				for (int sb = 0; sb <= 1; sb++) {
+					infer_binary_f32(ops[k], a, sa, b, sb, y, n);
+					for (int i = 0; i < n; i++) {
+						float x = a[i * sa], z = b[i * sb];
+						want = k == 0 ? x + z : k == 1 ? x - z : k == 2 ? x * z : x / z;
+						cr_assert_float_eq(y[i], want, 1e-6f, "op %d n %d strides %d %d: y[%d] = %g, want %g", k, n,
+						    sa, sb, i, y[i], want);
+					}
+				}
+	a[3] = NAN;
+	a[20] = NAN;
+	infer_clip_f32(a, y, 41, -0.25f, 0.5f);
+	for (int i = 0; i < 41; i++) {
+		if (isnan(a[i])) {
+			cr_assert(isnan(y[i]), "Clip(NaN) must stay NaN at %d", i);
+			continue;
+		}
+		want = a[i] < -0.25f ? -0.25f : a[i] > 0.5f ? 0.5f : a[i];
+		cr_assert_eq(y[i], want, "clip y[%d] = %g, want %g", i, y[i], want);
+	}
+}

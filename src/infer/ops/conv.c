@@ -186,8 +186,11 @@ op_conv(struct op_ctx *c)
 		struct conv_params p = { .N = N, .C = C, .M = M, .G = G, .g = g, .x = X->data, .w = W->data,
 			.bias = bias, .y = Y->data, .threads = c->threads, .act = infer_act_of(c->node) };
 		int rc = infer_conv_fast(&p, infer_cpu_level());
+		/* Depthwise with a larger kernel (5x5, 7x7) has its own kernel; the reference runs the rest. */
+		if (rc > 0)
+			rc = infer_dw_kxk_fast(&p, infer_cpu_level());
 		if (rc < 0)
-			return op_fail(c, INFER_E_NOMEM, "out of memory for the im2col buffer");
+			return op_fail(c, INFER_E_NOMEM, "out of memory for the convolution's scratch buffers");
 		if (rc > 0)
 			infer_conv_ref(&p);
 	}

@@ -80,27 +80,25 @@ infer_norm_axis(int64_t axis, int r, int inclusive, int *out)
 		}                                                                                 \
 	} while (0)
 
-static void
-same_shape_float(enum infer_op op, const float *restrict a, const float *restrict b, float *restrict y, int64_t n)
+/* If t, right-aligned to rank n, equals out on its first k dims and is 1 on the rest, returns the product of
+ * the rest (t's element o is then repeated over block o of that many output elements); else 0. */
+static int64_t
+outer_broadcast(const infer_tensor *t, int n, const int64_t *od)
 {
-	switch (op) {
-	case OP_ADD:
-		for (int64_t i = 0; i < n; i++)
-			y[i] = a[i] + b[i];
-		break;
-	case OP_SUB:
-		for (int64_t i = 0; i < n; i++)
-			y[i] = a[i] - b[i];
-		break;
-	case OP_MUL:
-		for (int64_t i = 0; i < n; i++)
-			y[i] = a[i] * b[i];
-		break;
-	default:
-		for (int64_t i = 0; i < n; i++)
-			y[i] = a[i] / b[i];
-		break;
+	int64_t inner = 1;
+	int d = n - 1, off = n - t->ndim;
+
+	if (t->ndim > n)
+		return 0;
+	/* Trailing dims where t is 1 (or absent: a lower rank is padded with 1s in front) form the repeated block. */
+	for (; d >= 0 && (d < off ? 1 : t->dims[d - off]) == 1; d--)
+		inner *= od[d];
+	for (; d >= 0; d--) {
+		int64_t td = d < off ? 1 : t->dims[d - off];
+		if (td != od[d])
+			return 0;
 	}
+	return inner;
 }
 
 static int64_t
@@ -149,13 +147,25 @@ op_binary(struct op_ctx *c)
 		return 0;
 	infer_broadcast_strides(A->ndim, A->dims, n, od, sa);
 	infer_broadcast_strides(B->ndim, B->dims, n, od, sb);
-	if (A->dtype == INFER_DTYPE_FLOAT && A->ndim == n && B->ndim == n &&
-	    memcmp(A->dims, od, (size_t)n * sizeof(od[0])) == 0 && memcmp(B->dims, od, (size_t)n * sizeof(od[0])) == 0) {
-		/* Same shapes (the residual Adds of a CNN): one contiguous loop the compiler vectorises, where the
-		 * general loop below strides through every element. */
-		same_shape_float(c->op, A->data, B->data, Y->data, total);
-		op_apply_fused_activation(c->node, Y->data, total);
-		return 0;
+	if (A->dtype == INFER_DTYPE_FLOAT) {
+		/* The shapes CNNs use (same shapes: residual Adds; one operand repeated over trailing dims: a scalar,
+		 * a squeeze-excite scale [N, C, 1, 1]) as contiguous vector loops, where the general loop below steps
+		 * through every element with its strides. */
+		int64_t ia = outer_broadcast(A, n, od), ib = outer_broadcast(B, n, od);
+		if ((ia == 1 && ib > 0) || (ib == 1 && ia > 0)) {
+			const float *a = A->data, *b = B->data;
+			float *y = Y->data;
+			if (ia == 1 && ib == 1)
+				infer_binary_f32(c->op, a, 1, b, 1, y, total);
+			else if (ia == 1)
+				for (int64_t o = 0; o < total / ib; o++)
+					infer_binary_f32(c->op, a + o * ib, 1, b + o, 0, y + o * ib, ib);
+			else
+				for (int64_t o = 0; o < total / ia; o++)
+					infer_binary_f32(c->op, a + o, 0, b + o * ia, 1, y + o * ia, ia);
+			op_apply_fused_activation(c->node, Y->data, total);
+			return 0;
+		}
 	}
 	if (A->dtype == INFER_DTYPE_FLOAT) {
 		switch (c->op) {
@@ -236,8 +246,7 @@ op_unary(struct op_ctx *c)
 		}
 		if (bad)
 			return op_fail(c, INFER_E_INVALID, "min and max must be float scalars");
-		for (int64_t i = 0; i < n; i++)
-			y[i] = x[i] < lo ? lo : x[i] > hi ? hi : x[i];
+		infer_clip_f32(x, y, n, lo, hi);
 		break;
 	}
 	case OP_SIGMOID:
