@@ -215,6 +215,8 @@ int infer_irb_ref(const struct irb_params *p);
  * 0 (one value repeated) or 1, and Clip keeping NaN; AVX2 when the CPU level allows. */
 void infer_binary_f32(enum infer_op op, const float *a, int64_t sa, const float *b, int64_t sb, float *y, int64_t n);
 void infer_clip_f32(const float *x, float *y, int64_t n, float lo, float hi);
+/* Sum of n floats, accumulated in double (the reference level: one element after the other). */
+double infer_sum_f32(const float *x, int64_t n);
 
 /* The one operator dispatch (ops/dispatch.c). */
 int infer_op_run(struct op_ctx *c);

@@ -542,3 +542,18 @@ Test(infer_kernels, eltwise_matches_formula)
 		cr_assert_eq(y[i], want, "clip y[%d] = %g, want %g", i, y[i], want);
 	}
 }
+
+/* The pooling sum against a plain double loop, lengths around the 16-float step. */
+Test(infer_kernels, sum_matches_double_loop)
+{
+	float x[100];
+
+	for (int i = 0; i < 100; i++)
+		x[i] = frand() * 100.0f;
+	for (int n = 0; n <= 100; n++) {
+		double want = 0.0, got = infer_sum_f32(x, n);
+		for (int i = 0; i < n; i++)
+			want += x[i];
+		cr_assert(fabs(got - want) <= 1e-9 * (1.0 + fabs(want)), "n %d: %.12g, want %.12g", n, got, want);
+	}
+}

@@ -94,6 +94,7 @@ kernel_row(const float *row, const __m256 *w, const int64_t *tap, int64_t K, int
 	for (int64_t kx = 0; kx < K; kx++) {
 		__m256 wk = w[kx];
 		const float *r = row + tap[kx];
+#pragma GCC unroll 4
 		for (int v = 0; v < nv; v++)
 			acc[v] = _mm256_fmadd_ps(wk, _mm256_loadu_ps(r + 8 * v), acc[v]);
 	}
@@ -108,6 +109,7 @@ out_vectors(const float *row, int64_t rw, const __m256 *wv, const int64_t *tap, 
 	__m256 a0[4], a1[4];
 	int64_t ky = 0;
 
+#pragma GCC unroll 4
 	for (int v = 0; v < nv; v++) {
 		a0[v] = bv;
 		a1[v] = _mm256_setzero_ps();
@@ -118,6 +120,7 @@ out_vectors(const float *row, int64_t rw, const __m256 *wv, const int64_t *tap, 
 	}
 	if (ky < K)
 		kernel_row(row + ky * rw, wv + ky * K, tap, K, nv, a0);
+#pragma GCC unroll 4
 	for (int v = 0; v < nv; v++)
 		out[v] = _mm256_add_ps(a0[v], a1[v]);
 }

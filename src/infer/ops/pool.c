@@ -25,10 +25,7 @@ op_global_avgpool(struct op_ctx *c)
 		return -1;
 	nc = od[0] * od[1];
 	for (int64_t i = 0; i < nc; i++) {
-		const float *x = (const float *)X->data + i * sp;
-		double acc = 0.0;
-		for (int64_t j = 0; j < sp; j++)
-			acc += x[j];
+		double acc = infer_sum_f32((const float *)X->data + i * sp, sp);
 		((float *)Y->data)[i] = sp > 0 ? (float)(acc / (double)sp) : 0.0f;
 	}
 	return 0;
