@@ -72,6 +72,7 @@ struct cpu_compiled {
 	 * runs alone. */
 	signed char *fuse;
 	unsigned char *fuse_kind;
+	struct infer_act *fuse_act;   /* FUSE_HSWISH: the activation the chain computes */
 	float *work;       /* the fused blocks' band buffers, kept across runs (fresh pages cost page faults) */
 	int64_t work_n;
 	int max_inputs;
@@ -206,6 +207,70 @@ private_value(const pw_subgraph *sg, const int *uses, int v)
 
 #define FUSE_EXPAND 1u
 #define FUSE_ADD 2u
+#define FUSE_HSWISH 4u   /* Conv -> Mul(scale) , Add(add) -> Clip -> Mul: a TF-converted HardSwish */
+
+/* The float value of a one-element constant operand v, or 0 (with *ok cleared) when v is not one. */
+static float
+scalar_const(const pw_subgraph *sg, int v, int *ok)
+{
+	const infer_tensor *t = v >= 0 && v < sg->n_values ? sg->constants[v] : NULL;
+
+	if (t == NULL || t->dtype != INFER_DTYPE_FLOAT || infer_tensor_numel(t) != 1) {
+		*ok = 0;
+		return 0.0f;
+	}
+	return *(const float *)t->data;
+}
+
+/* Whether binary node n (op) combines value v with a one-element constant, in either order; *k is that
+ * constant. */
+static int
+with_scalar(const pw_subgraph *sg, const pw_node *n, const char *op, int v, float *k)
+{
+	int ok = 1;
+
+	if (strcmp(n->op_type, op) != 0 || n->n_inputs != 2 || n->n_outputs != 1)
+		return 0;
+	if (n->inputs[0] == v)
+		*k = scalar_const(sg, n->inputs[1], &ok);
+	else if (n->inputs[1] == v)
+		*k = scalar_const(sg, n->inputs[0], &ok);
+	else
+		return 0;
+	return ok;
+}
+
+/* Nodes i..i+4 = Conv (no fused activation) -> Mul(v, s) and Add(v, a) -> Clip(lo, hi) -> Mul of the two, with
+ * every value in between read only there: the HardSwish that TF-converted MobileNetV3 spells out. Fills act. */
+static int
+is_hswish_chain(const pw_subgraph *sg, const int *uses, int i, struct infer_act *act)
+{
+	const pw_node *c = &sg->nodes[i], *m1 = c + 1, *a1 = c + 2, *k = c + 3, *m2 = c + 4;
+	int v = c->outputs[0], ok = 1;
+	float scale, add;
+
+	if (i + 4 >= sg->n_nodes || strcmp(c->op_type, "Conv") != 0 || c->n_outputs != 1 ||
+	    infer_attr_str(c, "pw.activation", NULL) != NULL || v < 0 || uses[v] != 2 || sg->live_out == NULL ||
+	    sg->live_out[v])
+		return 0;
+	if (!with_scalar(sg, m1, "Mul", v, &scale) || !with_scalar(sg, a1, "Add", v, &add))
+		return 0;
+	if (strcmp(k->op_type, "Clip") != 0 || k->n_inputs != 3 || k->n_outputs != 1 || k->inputs[0] != a1->outputs[0] ||
+	    strcmp(m2->op_type, "Mul") != 0 || m2->n_inputs != 2 || m2->n_outputs != 1)
+		return 0;
+	if (!((m2->inputs[0] == m1->outputs[0] && m2->inputs[1] == k->outputs[0]) ||
+	    (m2->inputs[1] == m1->outputs[0] && m2->inputs[0] == k->outputs[0])))
+		return 0;
+	if (!private_value(sg, uses, m1->outputs[0]) || !private_value(sg, uses, a1->outputs[0]) ||
+	    !private_value(sg, uses, k->outputs[0]))
+		return 0;
+	act->kind = ACT_HSWISH_SCALED;
+	act->scale = scale;
+	act->add = add;
+	act->lo = scalar_const(sg, k->inputs[1], &ok);
+	act->hi = scalar_const(sg, k->inputs[2], &ok);
+	return ok && k->opset >= 11;
+}
 
 /* Whether node n adds value v and the block input x (either order), with v read nowhere else. */
 static int
@@ -220,7 +285,7 @@ is_residual_add(const pw_subgraph *sg, const int *uses, const pw_node *n, int v,
  * with the reference kernels (they are what the fused path is tested against) and with PW_INFER_FUSE=0
  * (for benchmarks of the unfused path). */
 static int
-find_fusions(const pw_subgraph *sg, signed char *fuse, unsigned char *kind)
+find_fusions(const pw_subgraph *sg, signed char *fuse, unsigned char *kind, struct infer_act *acts)
 {
 	const char *env = getenv("PW_INFER_FUSE");
 	int *uses;
@@ -238,6 +303,12 @@ find_fusions(const pw_subgraph *sg, signed char *fuse, unsigned char *kind)
 		if (b == NULL)
 			break;
 		int n = 0;
+		if (is_hswish_chain(sg, uses, i, &acts[i])) {
+			fuse[i] = 5;
+			kind[i] = FUSE_HSWISH;
+			i += 4;
+			continue;
+		}
 		if (c != NULL && is_pointwise(sg, a) && is_depthwise3x3(sg, b) && is_pointwise(sg, c) &&
 		    b->inputs[0] == a->outputs[0] && c->inputs[0] == b->outputs[0] &&
 		    private_value(sg, uses, a->outputs[0]) && private_value(sg, uses, b->outputs[0])) {
@@ -269,11 +340,13 @@ cpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err)
 	if (cc == NULL || (cc->ops = calloc((size_t)sg->n_nodes + 1, sizeof(*cc->ops))) == NULL ||
 	    (cc->fuse = calloc((size_t)sg->n_nodes + 1, 1)) == NULL ||
 	    (cc->fuse_kind = calloc((size_t)sg->n_nodes + 1, 1)) == NULL ||
-	    find_fusions(sg, cc->fuse, cc->fuse_kind) < 0) {
+	    (cc->fuse_act = calloc((size_t)sg->n_nodes + 1, sizeof(*cc->fuse_act))) == NULL ||
+	    find_fusions(sg, cc->fuse, cc->fuse_kind, cc->fuse_act) < 0) {
 		if (cc != NULL) {
 			free(cc->ops);
 			free(cc->fuse);
 			free(cc->fuse_kind);
+			free(cc->fuse_act);
 		}
 		free(cc);
 		infer_err(err, INFER_E_NOMEM, "out of memory compiling for the CPU backend");
@@ -290,6 +363,7 @@ cpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err)
 			free(cc->ops);
 			free(cc->fuse);
 			free(cc->fuse_kind);
+			free(cc->fuse_act);
 			free(cc->node_ms);
 			free(cc);
 			return -1;
@@ -439,7 +513,8 @@ cpu_execute(void *ctx, void *compiled, pw_exec_env *env, infer_error *err)
 			}
 		}
 		double t0 = cc->node_ms != NULL ? now_ms() : 0.0;
-		int fused = cc->fuse[i] > 0 ? run_fused(cc, i, env, err) : 1;
+		int fused = cc->fuse[i] == 0 ? 1 : (cc->fuse_kind[i] & FUSE_HSWISH) ?
+		    op_conv_into(&c, &cc->fuse_act[i], cc->sg.nodes[i + 4].outputs[0]) : run_fused(cc, i, env, err);
 		if (fused < 0 || (fused > 0 && infer_op_run(&c) < 0)) {
 			free(in);
 			return -1;
@@ -484,6 +559,7 @@ cpu_release(void *ctx, void *compiled)
 	free(cc->ops);
 	free(cc->fuse);
 	free(cc->fuse_kind);
+	free(cc->fuse_act);
 	free(cc->work);
 	free(cc);
 }

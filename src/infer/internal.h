@@ -115,10 +115,13 @@ void infer_broadcast_strides(int n, const int64_t *dims, int nout, const int64_t
 int infer_norm_axis(int64_t axis, int r, int inclusive, int *out);
 
 /* A fused activation, read once from a node's "pw.activation" attributes (Relu is a clamp to [0, inf)). */
-enum infer_act_kind { ACT_NONE = 0, ACT_CLAMP, ACT_HARDSWISH };
+/* ACT_HSWISH_SCALED is HardSwish as TF-converted graphs spell it, (x * scale) * clamp(x + add, lo, hi), in that
+ * order so that it is bit for bit the four nodes it replaces; only the CPU backend's own fusion makes it. */
+enum infer_act_kind { ACT_NONE = 0, ACT_CLAMP, ACT_HARDSWISH, ACT_HSWISH_SCALED };
 struct infer_act {
 	enum infer_act_kind kind;
 	float lo, hi;
+	float add, scale;              /* ACT_HSWISH_SCALED only */
 };
 /* Geometry of a Conv or pooling window, with 1-3 spatial dims padded at the front to 3 (size 1). */
 struct spatial_geom {
@@ -227,6 +230,9 @@ int infer_op_supported(const pw_node *n, enum infer_op op, infer_error *err);
 int op_binary(struct op_ctx *c);
 int op_unary(struct op_ctx *c);
 int op_conv(struct op_ctx *c);
+/* The Conv of c with act applied after it (over the whole output, once) and the result stored as value out
+ * instead of the node's own output: how the CPU backend runs a Conv fused with the nodes that follow it. */
+int op_conv_into(struct op_ctx *c, const struct infer_act *act, int out);
 int op_gemm(struct op_ctx *c);
 int op_matmul(struct op_ctx *c);
 int op_batchnorm(struct op_ctx *c);

@@ -1030,3 +1030,86 @@ Test(infer, batch_split_equals_whole_batch)
 	infer_tensor_release(&x5);
 	infer_model_free(m);
 }
+
+/* ---- the HardSwish of TF-converted MobileNetV3: Conv -> Mul(0.16662598), Add(3) -> Clip(0, 6) -> Mul ---- */
+
+static void
+build_hswish(struct mb *b, int expose_add)
+{
+	int64_t xd[4] = { -1, 4, 6, 6 }, w[4] = { 5, 4, 3, 3 }, c5[1] = { 5 }, scalar[1] = { 1 }, pads[4] = { 1, 1, 1, 1 };
+	float k = 0.16662598f, three = 3.0f, lo = 0.0f, hi = 6.0f;
+	Onnx__NodeProto *n;
+
+	mb_init(b, 13);
+	mb_input(b, "x", 4, xd);
+	mb_init_f(b, "w", 4, w, NULL, 2.0f);
+	mb_init_f(b, "bias", 1, c5, NULL, 1.0f);
+	mb_init_f(b, "k", 0, scalar, &k, 0);
+	mb_init_f(b, "three", 0, scalar, &three, 0);
+	mb_init_f(b, "lo", 0, scalar, &lo, 0);
+	mb_init_f(b, "hi", 0, scalar, &hi, 0);
+	n = mb_node(b, "Conv", "conv", "x", "w", "bias", "c");
+	attr_ints(n, "pads", 4, pads);
+	mb_node(b, "Mul", "hs_mul", "k", "c", NULL, "m");
+	mb_node(b, "Add", "hs_add", "c", "three", NULL, "a");
+	mb_node(b, "Clip", "hs_relu6", "a", "lo", "hi", "r");
+	mb_node(b, "Mul", "hs_mul_1", "m", "r", NULL, "y");
+	mb_output(b, "y");
+	if (expose_add)
+		mb_output(b, "a");
+}
+
+/* The chain runs as one Conv with the activation (its middle values take no arena space) and gives exactly
+ * what the five nodes give, at batch 1 and 3; with a middle value read outside it stays five nodes. */
+Test(infer, tf_hardswish_chain_fused_exactly)
+{
+	for (int expose = 0; expose <= 1; expose++) {
+		struct mb b;
+		infer_error err;
+		infer_model *m;
+		int nout = expose ? 2 : 1;
+
+		build_hswish(&b, expose);
+		m = mb_load(&b, &err);
+		cr_assert_not_null(m, "%s", err.msg);
+		for (int64_t batch = 1; batch <= 3; batch += 2) {
+			int64_t xd[4] = { batch, 4, 6, 6 };
+			infer_tensor x = make_input(4, xd, 3 + (unsigned)batch), want[2], got[2];
+			infer_session_opts plain_o = { .flags = INFER_OPT_NO_PASSES | INFER_OPT_NO_ARENA }, o = { .threads = 1 };
+			infer_session *plain = infer_session_create(m, &plain_o, &err), *unfused, *fused;
+			cr_assert_not_null(plain, "%s", err.msg);
+			setenv("PW_INFER_FUSE", "0", 1);
+			unfused = infer_session_create(m, &o, &err);
+			unsetenv("PW_INFER_FUSE");
+			fused = infer_session_create(m, &o, &err);
+			cr_assert(unfused != NULL && fused != NULL, "%s", err.msg);
+			cr_assert_eq(infer_run(plain, &x, 1, want, (size_t)nout, &err), 0, "%s", err.msg);
+			for (int run = 0; run < 2; run++) {
+				infer_session *s = run == 0 ? fused : unfused;
+				cr_assert_eq(infer_run(s, &x, 1, got, (size_t)nout, &err), 0, "%s", err.msg);
+				for (int k = 0; k < nout; k++) {
+					assert_close(&got[k], &want[k], 0.0f);
+					infer_tensor_release(&got[k]);
+				}
+			}
+			/* A second run of the fused session (arena planned) and the arena comparison. */
+			cr_assert_eq(infer_run(fused, &x, 1, got, (size_t)nout, &err), 0, "%s", err.msg);
+			assert_close(&got[0], &want[0], 0.0f);
+			for (int k = 0; k < nout; k++)
+				infer_tensor_release(&got[k]);
+			if (batch == 1 && !expose)
+				cr_assert_lt(infer_session_arena_bytes(fused), infer_session_arena_bytes(unfused),
+				    "the chain did not run fused");
+			if (batch == 1 && expose)
+				cr_assert_eq(infer_session_arena_bytes(fused), infer_session_arena_bytes(unfused),
+				    "fused although a middle value is a graph output");
+			for (int k = 0; k < nout; k++)
+				infer_tensor_release(&want[k]);
+			infer_tensor_release(&x);
+			infer_session_free(plain);
+			infer_session_free(unfused);
+			infer_session_free(fused);
+		}
+		infer_model_free(m);
+	}
+}

@@ -17,6 +17,13 @@ act_generic(const struct infer_act *a, float *x, int64_t n)
 	} else if (a->kind == ACT_HARDSWISH) {
 		for (int64_t i = 0; i < n; i++)
 			x[i] = x[i] * fmaxf(0.0f, fminf(1.0f, x[i] / 6.0f + 0.5f));
+	} else if (a->kind == ACT_HSWISH_SCALED) {
+		for (int64_t i = 0; i < n; i++) {
+			float m = x[i] * a->scale, r = x[i] + a->add;
+			/* Clip's own formula (NaN stays NaN). */
+			r = r < a->lo ? a->lo : r > a->hi ? a->hi : r;
+			x[i] = m * r;
+		}
 	}
 }
 
@@ -37,6 +44,15 @@ act_avx2(const struct infer_act *a, float *x, int64_t n)
 			__m256 v = _mm256_loadu_ps(x + i);
 			__m256 g = _mm256_min_ps(_mm256_max_ps(_mm256_fmadd_ps(v, sixth, half), zero), one);
 			_mm256_storeu_ps(x + i, _mm256_mul_ps(v, g));
+		}
+	} else if (a->kind == ACT_HSWISH_SCALED) {
+		__m256 sc = _mm256_set1_ps(a->scale), ad = _mm256_set1_ps(a->add);
+		__m256 lo = _mm256_set1_ps(a->lo), hi = _mm256_set1_ps(a->hi);
+		for (; i + 8 <= n; i += 8) {
+			__m256 v = _mm256_loadu_ps(x + i), m = _mm256_mul_ps(v, sc), r = _mm256_add_ps(v, ad);
+			r = _mm256_blendv_ps(r, lo, _mm256_cmp_ps(r, lo, _CMP_LT_OQ));
+			r = _mm256_blendv_ps(r, hi, _mm256_cmp_ps(r, hi, _CMP_GT_OQ));
+			_mm256_storeu_ps(x + i, _mm256_mul_ps(m, r));
 		}
 	}
 	act_generic(a, x + i, n - i);

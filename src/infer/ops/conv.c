@@ -136,8 +136,9 @@ infer_conv_ref(const struct conv_params *p)
 		}
 }
 
-int
-op_conv(struct op_ctx *c)
+/* The Conv of c; with act != NULL its output is value out and act runs over it afterwards (op_conv_into). */
+static int
+conv_run(struct op_ctx *c, const struct infer_act *act, int out)
 {
 	const infer_tensor *X = op_input(c, 0, INFER_DTYPE_FLOAT), *W = op_input(c, 1, INFER_DTYPE_FLOAT);
 	const infer_tensor *Bt = c->n_in > 2 ? c->in[2] : NULL;
@@ -180,11 +181,18 @@ op_conv(struct op_ctx *c)
 	od[1] = M;
 	for (int i = 0; i < g.nsp; i++)
 		od[2 + i] = g.out[3 - g.nsp + i];
-	if ((Y = op_output(c, 0, INFER_DTYPE_FLOAT, X->ndim, od)) == NULL)
+	if (act == NULL)
+		Y = op_output(c, 0, INFER_DTYPE_FLOAT, X->ndim, od);
+	else if (c->env->alloc_output(c->env, out, INFER_DTYPE_FLOAT, X->ndim, od, c->err) == 0)
+		Y = &c->env->values[out];
+	else
+		Y = NULL;
+	if (Y == NULL)
 		return -1;
 	{
 		struct conv_params p = { .N = N, .C = C, .M = M, .G = G, .g = g, .x = X->data, .w = W->data,
-			.bias = bias, .y = Y->data, .threads = c->threads, .act = infer_act_of(c->node) };
+			.bias = bias, .y = Y->data, .threads = c->threads,
+			.act = act == NULL ? infer_act_of(c->node) : (struct infer_act){ .kind = ACT_NONE } };
 		int rc = infer_conv_fast(&p, infer_cpu_level());
 		/* Depthwise with a larger kernel (5x5, 7x7) has its own kernel; the reference runs the rest. */
 		if (rc > 0)
@@ -193,6 +201,20 @@ op_conv(struct op_ctx *c)
 			return op_fail(c, INFER_E_NOMEM, "out of memory for the convolution's scratch buffers");
 		if (rc > 0)
 			infer_conv_ref(&p);
+		if (act != NULL)
+			infer_act_apply(act, Y->data, infer_tensor_numel(Y));
 	}
 	return 0;
+}
+
+int
+op_conv(struct op_ctx *c)
+{
+	return conv_run(c, NULL, -1);
+}
+
+int
+op_conv_into(struct op_ctx *c, const struct infer_act *act, int out)
+{
+	return conv_run(c, act, out);
 }
