@@ -734,8 +734,9 @@ dw3x3_interleaved(const struct conv_params *p)
 		float *t = off != NULL ? aligned_alloc(64, bytes) : NULL;
 		if (t != NULL)
 			memset(t, 0, bytes);
-		/* Dynamic in pairs of groups, as the plane kernels below. */
-#pragma omp for schedule(dynamic, 2)
+		/* Dynamic, one group at a time: a 56x56 layer has only 18 groups, and pairs left one thread a pair
+		 * behind the other at the barrier (a group is 5-20 us of work, the scheduling far less). */
+#pragma omp for schedule(dynamic, 1)
 		for (int64_t j = 0; j < jobs; j++) {
 			int64_t n = j / groups, c0 = j % groups * 8;
 			int nch = C - c0 < 8 ? (int)(C - c0) : 8;
