@@ -127,7 +127,7 @@ plan(infer_session *s)
 	s->arena_offset = NULL;
 	s->arena_bytes = 0;
 	if (total > 0) {
-		s->arena = aligned_alloc(ARENA_ALIGN, total);
+		s->arena = infer_alloc_big(total);
 		if (s->arena == NULL)
 			goto fail;
 	}

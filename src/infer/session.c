@@ -74,6 +74,55 @@ session_add_constant(infer_session *s, infer_tensor *t)
 	return s->n_values++;
 }
 
+/* Constants from this size on (weights, not biases) are packed together. */
+#define PACK_MIN_BYTES 16384
+
+/* Copies the session's large float constants (the weights, as loaded or as the passes folded them) into one
+ * block from infer_alloc_big, in graph order: a run then reads its weights from a few huge pages instead of
+ * thousands of 4 KiB ones. Folded weights move (their old copy is freed); the model's own are copied, since the
+ * model is shared. Best effort: without memory everything stays where it was. */
+static void
+pack_constants(infer_session *s)
+{
+	size_t total = 0, off = 0;
+	int n = 0, k = 0;
+	char *block;
+	infer_tensor *packed;
+
+	for (int v = 0; v < s->n_values; v++) {
+		const infer_tensor *t = s->konst[v];
+		size_t b = t != NULL ? (size_t)infer_tensor_numel(t) * infer_dtype_size(t->dtype) : 0;
+		if (t != NULL && t->dtype == INFER_DTYPE_FLOAT && b >= PACK_MIN_BYTES) {
+			total += (b + 63) / 64 * 64;
+			n++;
+		}
+	}
+	if (n == 0 || total < ((size_t)2 << 20))
+		return;
+	block = infer_alloc_big(total);
+	packed = calloc((size_t)n, sizeof(*packed));
+	if (block == NULL || packed == NULL || session_keep(s, block) == NULL) {
+		free(packed);
+		return;
+	}
+	if (session_keep(s, packed) == NULL)
+		return;
+	for (int v = 0; v < s->n_values; v++) {
+		const infer_tensor *t = s->konst[v];
+		size_t b = t != NULL ? (size_t)infer_tensor_numel(t) * infer_dtype_size(t->dtype) : 0;
+		if (t == NULL || t->dtype != INFER_DTYPE_FLOAT || b < PACK_MIN_BYTES)
+			continue;
+		packed[k] = *t;
+		packed[k].data = block + off;
+		memcpy(packed[k].data, t->data, b);
+		off += (b + 63) / 64 * 64;
+		for (int i = 0; i < s->n_owned_tensors; i++)
+			if (s->owned_tensors[i] == t)
+				infer_tensor_release(s->owned_tensors[i]);
+		s->konst[v] = &packed[k++];
+	}
+}
+
 /* Last reader of each value, so run can free it early; graph outputs are never freed. */
 static int
 compute_last_use(infer_session *s)
@@ -282,6 +331,7 @@ infer_session_create(const infer_model *m, const infer_session_opts *opts, infer
 		goto fail;
 	if (compute_last_use(s) < 0)
 		goto nomem;
+	pack_constants(s);
 	if (o.backend != NULL && strcmp(o.backend, "auto") == 0) {
 		if (infer_backend_auto(m, &o, chosen, sizeof(chosen), err) < 0)
 			goto fail;

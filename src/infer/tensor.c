@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include "internal.h"
@@ -71,6 +72,26 @@ infer_tensor_alloc(infer_tensor *t, infer_dtype dt, int ndim, const int64_t *dim
 		return -1;
 	}
 	return 0;
+}
+
+void *
+infer_alloc_big(size_t bytes)
+{
+	const size_t huge = (size_t)2 << 20;
+	void *p;
+
+	if (bytes < huge)
+		return aligned_alloc(64, (bytes + 63) / 64 * 64);
+	/* 2 MiB aligned and a multiple of it, so that the kernel can back it with huge pages where it offers them
+	 * on request (transparent_hugepage=madvise, Debian's default); the advice failing changes nothing else. */
+	bytes = (bytes + huge - 1) / huge * huge;
+	if ((p = aligned_alloc(huge, bytes)) == NULL)
+		return NULL;
+#ifdef MADV_HUGEPAGE
+	if (getenv("PW_INFER_HUGEPAGES") == NULL || strcmp(getenv("PW_INFER_HUGEPAGES"), "0") != 0)
+		(void)madvise(p, bytes, MADV_HUGEPAGE);
+#endif
+	return p;
 }
 
 int
