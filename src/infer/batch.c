@@ -58,8 +58,10 @@ node_spares_batch(const infer_session *s, const pw_node *n)
 		return axis > 0 || axis == -1;
 	}
 	case OP_REDUCEMEAN:
-		/* Without axes (attribute, or input from opset 18) it reduces everything, batch included. */
-		return n->n_inputs < 2 && axes_spare_batch(n, "axes");
+		/* Without axes (attribute, or input from opset 18) it reduces everything, batch included; without
+		 * keepdims it could leave the batch alone in a rank-1 value, where an axis of -1 further on (Softmax,
+		 * Concat) would be the batch. */
+		return n->n_inputs < 2 && axes_spare_batch(n, "axes") && infer_attr_int(n, "keepdims", 1) != 0;
 	case OP_GEMM:
 		/* Rows of A are images; B and C are constants that do not depend on the batch. */
 		return infer_attr_int(n, "transA", 0) == 0 && n->n_inputs >= 2 && n->inputs[1] >= 0 &&
@@ -75,7 +77,8 @@ node_spares_batch(const infer_session *s, const pw_node *n)
 		first = ((const int64_t *)shape->data)[0];
 		if (first == 0)
 			return 1;
-		if (first != -1)
+		/* [-1] alone would flatten the whole batch into one vector. */
+		if (first != -1 || shape->dims[0] < 2)
 			return 0;
 		for (int64_t i = 1; i < shape->dims[0]; i++)
 			if (((const int64_t *)shape->data)[i] <= 0)

@@ -983,6 +983,44 @@ Test(infer, batch_mixing_graph_runs_whole)
 	infer_model_free(m);
 }
 
+/* Reshape to [-1] flattens the whole batch into one vector: run whole, it gives one row of 3 x 48 values
+ * (split image by image, each image would give 48 values and the batch could not be put back together). */
+Test(infer, batch_flattening_reshape_runs_whole)
+{
+	struct mb b;
+	infer_error err;
+	infer_model *m;
+	infer_session *s;
+	infer_session_opts o = { .threads = 2 };
+	int64_t xd[4] = { -1, 3, 4, 4 }, x3[4] = { 3, 3, 4, 4 }, shape_dims[1] = { 1 };
+	infer_tensor x = make_input(4, x3, 6), y;
+	Onnx__TensorProto *shape;
+
+	mb_init(&b, 13);
+	mb_input(&b, "x", 4, xd);
+	shape = mb_init_f(&b, "shape", 1, shape_dims, NULL, 0);
+	shape->data_type = ONNX__TENSOR_PROTO__DATA_TYPE__INT64;
+	shape->n_float_data = 0;
+	shape->float_data = NULL;
+	shape->n_int64_data = 1;
+	shape->int64_data = track(calloc(1, sizeof(int64_t)));
+	shape->int64_data[0] = -1;
+	mb_node(&b, "Reshape", "flat", "x", "shape", NULL, "y");
+	mb_output(&b, "y");
+	m = mb_load(&b, &err);
+	cr_assert_not_null(m, "%s", err.msg);
+	s = infer_session_create(m, &o, &err);
+	cr_assert_not_null(s, "%s", err.msg);
+	cr_assert_eq(infer_run(s, &x, 1, &y, 1, &err), 0, "%s", err.msg);
+	cr_assert_eq(y.ndim, 1);
+	cr_assert_eq(y.dims[0], 3 * 48);
+	cr_assert_float_eq(((float *)y.data)[100], ((float *)x.data)[100], 0.0f);
+	infer_tensor_release(&y);
+	infer_tensor_release(&x);
+	infer_session_free(s);
+	infer_model_free(m);
+}
+
 /* A batch split image by image (2 threads: one image per thread) equals the whole batch run at once. */
 Test(infer, batch_split_equals_whole_batch)
 {
