@@ -8,6 +8,7 @@
 #endif
 
 #include "internal.h"
+#include "kernels/avx2.h"
 
 /* One output of a depthwise 3x3 with bounds checks; base is the input column of tap kx = 0. */
 static float
@@ -56,25 +57,6 @@ dw_padded_size(const struct conv_params *p, int64_t *rows, int64_t *cols)
 }
 
 #ifdef PW_X86
-/* x[b], x[b+2], ..., x[b+14]: the even elements of 16 consecutive floats. */
-__attribute__((target("avx2,fma"))) static inline __m256
-load_even(const float *b)
-{
-	__m256 lo = _mm256_loadu_ps(b), hi = _mm256_loadu_ps(b + 8);
-	__m256 ev = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
-
-	return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8));
-}
-
-__attribute__((target("avx2,fma"))) static inline __m256
-load_odd(const float *b)
-{
-	__m256 lo = _mm256_loadu_ps(b), hi = _mm256_loadu_ps(b + 8);
-	__m256 od = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
-
-	return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8));
-}
-
 /* 8 outputs of one row from three input rows: out[j] = bias + sum w[ky][kx] * r[ky][j*sw + kx], sw 1 or 2. */
 __attribute__((target("avx2,fma"))) static inline __m256
 dw_vec8(const float *const *r, int64_t sw, const __m256 *wv, __m256 bv)
@@ -93,51 +75,21 @@ dw_vec8(const float *const *r, int64_t sw, const __m256 *wv, __m256 bv)
 		a1 = _mm256_fmadd_ps(wv[5], _mm256_loadu_ps(b1 + 2), a1);
 		a2 = _mm256_fmadd_ps(wv[8], _mm256_loadu_ps(b2 + 2), a2);
 	} else {
-		a0 = _mm256_fmadd_ps(wv[0], load_even(b0), bv);
-		a1 = _mm256_mul_ps(wv[3], load_even(b1));
-		a2 = _mm256_mul_ps(wv[6], load_even(b2));
-		a0 = _mm256_fmadd_ps(wv[1], load_odd(b0), a0);
-		a1 = _mm256_fmadd_ps(wv[4], load_odd(b1), a1);
-		a2 = _mm256_fmadd_ps(wv[7], load_odd(b2), a2);
-		a0 = _mm256_fmadd_ps(wv[2], load_even(b0 + 2), a0);
-		a1 = _mm256_fmadd_ps(wv[5], load_even(b1 + 2), a1);
-		a2 = _mm256_fmadd_ps(wv[8], load_even(b2 + 2), a2);
+		a0 = _mm256_fmadd_ps(wv[0], pw_load_even(b0), bv);
+		a1 = _mm256_mul_ps(wv[3], pw_load_even(b1));
+		a2 = _mm256_mul_ps(wv[6], pw_load_even(b2));
+		a0 = _mm256_fmadd_ps(wv[1], pw_load_odd(b0), a0);
+		a1 = _mm256_fmadd_ps(wv[4], pw_load_odd(b1), a1);
+		a2 = _mm256_fmadd_ps(wv[7], pw_load_odd(b2), a2);
+		a0 = _mm256_fmadd_ps(wv[2], pw_load_even(b0 + 2), a0);
+		a1 = _mm256_fmadd_ps(wv[5], pw_load_even(b1 + 2), a1);
+		a2 = _mm256_fmadd_ps(wv[8], pw_load_even(b2 + 2), a2);
 	}
 	return _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
 }
 
-/* Floats dw_vec8 reads from each row: 10 at stride 1, 18 at stride 2 (load_even(b + 2) reads b[2..17]). */
+/* Floats dw_vec8 reads from each row: 10 at stride 1, 18 at stride 2 (pw_load_even(b + 2) reads b[2..17]). */
 #define DW_SPAN(sw) ((sw) == 1 ? 10 : 18)
-
-/* Lane mask of the first n (0..8) lanes. */
-__attribute__((target("avx2,fma"))) static inline __m256i
-dw_head_mask(int64_t n)
-{
-	return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-}
-
-/* Stores the first n (1..7) lanes of v: 4-, 2- and 1-float stores (a masked store is microcoded and slow on
- * AMD cores, and a memcpy call per row cost more than the row's arithmetic on 14x14 and 7x7 maps). */
-__attribute__((target("avx2,fma"))) static inline void
-dw_store_part(float *y, __m256 v, int64_t n)
-{
-	__m128 q = _mm256_castps256_ps128(v);
-
-	if (n >= 4) {
-		_mm_storeu_ps(y, q);
-		q = _mm256_extractf128_ps(v, 1);
-		y += 4;
-		n -= 4;
-	}
-	if (n >= 2) {
-		_mm_storel_pi((__m64 *)(void *)y, q);
-		q = _mm_movehl_ps(q, q);
-		y += 2;
-		n -= 2;
-	}
-	if (n >= 1)
-		_mm_store_ss(y, q);
-}
 
 /* Copies an input row of n floats into the zero-padded plane: whole vectors, the last one loaded under a mask
  * and stored whole when room (floats from d to the end of the padded row) allows, which writes zeros past the
@@ -150,7 +102,7 @@ dw_copy_row(float *d, const float *s, int64_t n, int64_t room)
 	for (; i + 8 <= n; i += 8)
 		_mm256_storeu_ps(d + i, _mm256_loadu_ps(s + i));
 	if (i < n && i + 8 <= room)
-		_mm256_storeu_ps(d + i, _mm256_maskload_ps(s + i, dw_head_mask(n - i)));
+		_mm256_storeu_ps(d + i, _mm256_maskload_ps(s + i, pw_head_mask(n - i)));
 	else
 		for (; i < n; i++)
 			d[i] = s[i];
@@ -165,7 +117,7 @@ dw_store(float *y, __m256 v, int64_t n, const struct infer_act *act, __m256 lo, 
 	if (n >= 8)
 		_mm256_storeu_ps(y, v);
 	else
-		dw_store_part(y, v, n);
+		pw_store_part(y, v, n);
 }
 
 /* Lane mask of the columns idx .. idx+7 that lie inside [0, W). */
@@ -182,22 +134,6 @@ __attribute__((target("avx2,fma"))) static inline __m256
 dw_mload(const float *row, int64_t idx, __m256i m)
 {
 	return _mm256_maskload_ps((const float *)((uintptr_t)row + (uintptr_t)(idx * (int64_t)sizeof(float))), m);
-}
-
-__attribute__((target("avx2,fma"))) static inline __m256
-dw_even(__m256 lo, __m256 hi)
-{
-	__m256 ev = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
-
-	return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8));
-}
-
-__attribute__((target("avx2,fma"))) static inline __m256
-dw_odd(__m256 lo, __m256 hi)
-{
-	__m256 od = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
-
-	return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8));
 }
 
 /* A border vector of outputs [ox, ox+n): its first input column and the lane masks of the columns it reads. */
@@ -240,9 +176,9 @@ dw_vec8_edge(const float *const *rows, const struct dw_edge *e, int64_t sw, cons
 			acc = _mm256_fmadd_ps(wv[ky * 3 + 2], dw_mload(r, b0 + 2, e->m2), acc);
 		} else {
 			__m256 lo = dw_mload(r, b0, e->m0), hi = dw_mload(r, b0 + 8, e->m8);
-			acc = _mm256_fmadd_ps(wv[ky * 3], dw_even(lo, hi), acc);
-			acc = _mm256_fmadd_ps(wv[ky * 3 + 1], dw_odd(lo, hi), acc);
-			acc = _mm256_fmadd_ps(wv[ky * 3 + 2], dw_even(dw_mload(r, b0 + 2, e->m2), dw_mload(r, b0 + 10, e->m10)),
+			acc = _mm256_fmadd_ps(wv[ky * 3], pw_even(lo, hi), acc);
+			acc = _mm256_fmadd_ps(wv[ky * 3 + 1], pw_odd(lo, hi), acc);
+			acc = _mm256_fmadd_ps(wv[ky * 3 + 2], pw_even(dw_mload(r, b0 + 2, e->m2), dw_mload(r, b0 + 10, e->m10)),
 			    acc);
 		}
 	}
@@ -390,8 +326,8 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 					_mm256_storeu_ps(yr + ox, o0);
 					_mm256_storeu_ps(yr + OW + ox, o1);
 				} else {
-					dw_store_part(yr + ox, o0, OW - ox);
-					dw_store_part(yr + OW + ox, o1, OW - ox);
+					pw_store_part(yr + ox, o0, OW - ox);
+					pw_store_part(yr + OW + ox, o1, OW - ox);
 				}
 			}
 			oy++;
@@ -411,15 +347,15 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 				a1 = _mm256_fmadd_ps(wv[5], _mm256_loadu_ps(b1 + 2), a1);
 				a2 = _mm256_fmadd_ps(wv[8], _mm256_loadu_ps(b2 + 2), a2);
 			} else {
-				a0 = _mm256_fmadd_ps(wv[0], load_even(b0), bv);
-				a1 = _mm256_mul_ps(wv[3], load_even(b1));
-				a2 = _mm256_mul_ps(wv[6], load_even(b2));
-				a0 = _mm256_fmadd_ps(wv[1], load_odd(b0), a0);
-				a1 = _mm256_fmadd_ps(wv[4], load_odd(b1), a1);
-				a2 = _mm256_fmadd_ps(wv[7], load_odd(b2), a2);
-				a0 = _mm256_fmadd_ps(wv[2], load_even(b0 + 2), a0);
-				a1 = _mm256_fmadd_ps(wv[5], load_even(b1 + 2), a1);
-				a2 = _mm256_fmadd_ps(wv[8], load_even(b2 + 2), a2);
+				a0 = _mm256_fmadd_ps(wv[0], pw_load_even(b0), bv);
+				a1 = _mm256_mul_ps(wv[3], pw_load_even(b1));
+				a2 = _mm256_mul_ps(wv[6], pw_load_even(b2));
+				a0 = _mm256_fmadd_ps(wv[1], pw_load_odd(b0), a0);
+				a1 = _mm256_fmadd_ps(wv[4], pw_load_odd(b1), a1);
+				a2 = _mm256_fmadd_ps(wv[7], pw_load_odd(b2), a2);
+				a0 = _mm256_fmadd_ps(wv[2], pw_load_even(b0 + 2), a0);
+				a1 = _mm256_fmadd_ps(wv[5], pw_load_even(b1 + 2), a1);
+				a2 = _mm256_fmadd_ps(wv[8], pw_load_even(b2 + 2), a2);
 			}
 			acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
 			if (p->act.kind == ACT_CLAMP)
@@ -427,7 +363,7 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 			if (ox + 8 <= OW)
 				_mm256_storeu_ps(yr + ox, acc);
 			else
-				dw_store_part(yr + ox, acc, OW - ox);
+				pw_store_part(yr + ox, acc, OW - ox);
 		}
 		if (p->act.kind == ACT_HARDSWISH)
 			infer_act_apply(&p->act, yr, OW);
@@ -519,7 +455,7 @@ dwi_pack(const struct conv_params *p, const float *const *xs, float *t, int64_t 
 		int64_t off = iy * W;
 		if (nx < 4) {
 			__m256 v[8];
-			__m256i m = dw_head_mask(nx);
+			__m256i m = pw_head_mask(nx);
 #pragma GCC unroll 8
 			for (int j = 0; j < 8; j++)
 				v[j] = _mm256_maskload_ps(xs[j] + off, m);
@@ -584,7 +520,7 @@ dwi_store8(__m256 *v, int64_t b, int64_t n, enum infer_act_kind act, __m256 lo, 
 		if (n == 8)
 			_mm256_storeu_ps(ys[j] + b, v[j]);
 		else
-			dw_store_part(ys[j] + b, v[j], n);
+			pw_store_part(ys[j] + b, v[j], n);
 	}
 }
 
@@ -848,14 +784,14 @@ infer_dw3x3_planes(const struct conv_params *p, const float *x, int64_t xstride,
 /* Output rows [oy0, oy0+oh) of the im2col matrix: col[(c*KH + ky)*KW + kx][(oy-oy0)*OW + ox] =
  * x[c][oy*s - pt + ky*d][ox*s - pl + kx*d], 0 in the padding. */
 #ifdef PW_X86
-/* d[i] = s[2*i] for i < n, 8 at a time (load_even reads s[2i .. 2i+15], so the vector loop stops early). */
+/* d[i] = s[2*i] for i < n, 8 at a time (pw_load_even reads s[2i .. 2i+15], so the vector loop stops early). */
 __attribute__((target("avx2,fma"))) static void
 copy_stride2_avx2(float *d, const float *s, int64_t n)
 {
 	int64_t i = 0;
 
 	for (; i + 8 <= n && 2 * i + 16 <= 2 * n - 1; i += 8)
-		_mm256_storeu_ps(d + i, load_even(s + 2 * i));
+		_mm256_storeu_ps(d + i, pw_load_even(s + 2 * i));
 	for (; i < n; i++)
 		d[i] = s[2 * i];
 }

@@ -8,6 +8,7 @@
 #endif
 
 #include "internal.h"
+#include "kernels/avx2.h"
 
 #define KMAX 7
 
@@ -62,10 +63,8 @@ fill_row(const float *x, int64_t W, int64_t pl, int64_t s, int64_t width, float 
 		for (; j + 8 <= width && 2 * j - pl + 16 <= W; j += 8) {
 			const float *b = x + 2 * j - pl;
 			__m256 lo = _mm256_loadu_ps(b), hi = _mm256_loadu_ps(b + 8);
-			__m256 ev = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(2, 0, 2, 0));
-			__m256 od = _mm256_shuffle_ps(lo, hi, _MM_SHUFFLE(3, 1, 3, 1));
-			_mm256_storeu_ps(e + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(ev), 0xD8)));
-			_mm256_storeu_ps(o + j, _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(od), 0xD8)));
+			_mm256_storeu_ps(e + j, pw_even(lo, hi));
+			_mm256_storeu_ps(o + j, pw_odd(lo, hi));
 		}
 		for (; j < width; j++) {
 			int64_t ie = 2 * j - pl, io = ie + 1;
@@ -73,17 +72,6 @@ fill_row(const float *x, int64_t W, int64_t pl, int64_t s, int64_t width, float 
 			o[j] = io >= 0 && io < W ? x[io] : 0.0f;
 		}
 	}
-}
-
-/* Stores the first n (1..7) lanes of v. */
-__attribute__((target("avx2,fma"))) static inline void
-store_part(float *y, __m256 v, int64_t n)
-{
-	float t[8];
-
-	_mm256_storeu_ps(t, v);
-	for (int64_t i = 0; i < n; i++)
-		y[i] = t[i];
 }
 
 /* Kernel row ky of nv (1..4) output vectors 8 columns apart: acc[v] += sum over kx of w[kx] * row[tap[kx] + 8v].
@@ -168,7 +156,7 @@ plane(const struct conv_params *p, const float *x, const float *w, float bias, f
 				if (at + 8 <= OW)
 					_mm256_storeu_ps(yr + at, o);
 				else
-					store_part(yr + at, o, OW - at);
+					pw_store_part(yr + at, o, OW - at);
 			}
 		}
 		if (p->act.kind == ACT_HARDSWISH)
