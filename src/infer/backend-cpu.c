@@ -67,9 +67,9 @@ op_input(struct op_ctx *c, int idx, infer_dtype dt)
 struct cpu_compiled {
 	pw_subgraph sg;
 	enum infer_op *ops;
-	/* fuse[i] > 0: nodes i .. i + fuse[i] - 1 are one block run by infer_irb_fast: [expand ->] depthwise ->
-	 * project [-> Add of the block's input], the bracketed parts as fuse_kind[i] says (FUSE_*); 0: node i
-	 * runs alone. */
+	/* fuse[i] > 0: nodes i .. i + fuse[i] - 1 run as one: a block for infer_irb_fast, [expand ->] depthwise ->
+	 * project [-> Add of the block's input], or (FUSE_HSWISH) a Conv with the HardSwish chain after it,
+	 * as fuse_kind[i] says (FUSE_*); 0: node i runs alone. */
 	signed char *fuse;
 	unsigned char *fuse_kind;
 	struct infer_act *fuse_act;   /* FUSE_HSWISH: the activation the chain computes */
@@ -245,11 +245,15 @@ with_scalar(const pw_subgraph *sg, const pw_node *n, const char *op, int v, floa
 static int
 is_hswish_chain(const pw_subgraph *sg, const int *uses, int i, struct infer_act *act)
 {
-	const pw_node *c = &sg->nodes[i], *m1 = c + 1, *a1 = c + 2, *k = c + 3, *m2 = c + 4;
-	int v = c->outputs[0], ok = 1;
+	const pw_node *c, *m1, *a1, *k, *m2;
+	int v, ok = 1;
 	float scale, add;
 
-	if (i + 4 >= sg->n_nodes || strcmp(c->op_type, "Conv") != 0 || c->n_outputs != 1 ||
+	if (i + 4 >= sg->n_nodes)
+		return 0;
+	c = &sg->nodes[i], m1 = c + 1, a1 = c + 2, k = c + 3, m2 = c + 4;
+	v = c->outputs[0];
+	if (strcmp(c->op_type, "Conv") != 0 || c->n_outputs != 1 ||
 	    infer_attr_str(c, "pw.activation", NULL) != NULL || v < 0 || uses[v] != 2 || sg->live_out == NULL ||
 	    sg->live_out[v])
 		return 0;
@@ -281,7 +285,8 @@ is_residual_add(const pw_subgraph *sg, const int *uses, const pw_node *n, int v,
 	    private_value(sg, uses, v);
 }
 
-/* Marks the inverted residual blocks (expand -> depthwise -> project, or depthwise -> project) of sg. Off
+/* Marks the HardSwish chains and the inverted residual blocks (expand -> depthwise -> project, or depthwise
+ * -> project, each with its residual Add when there is one) of sg. Off
  * with the reference kernels (they are what the fused path is tested against) and with PW_INFER_FUSE=0
  * (for benchmarks of the unfused path). */
 static int
@@ -331,6 +336,20 @@ find_fusions(const pw_subgraph *sg, signed char *fuse, unsigned char *kind, stru
 	return 0;
 }
 
+static void
+compiled_free(struct cpu_compiled *cc)
+{
+	if (cc == NULL)
+		return;
+	free(cc->node_ms);
+	free(cc->ops);
+	free(cc->fuse);
+	free(cc->fuse_kind);
+	free(cc->fuse_act);
+	free(cc->work);
+	free(cc);
+}
+
 static int
 cpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err)
 {
@@ -342,13 +361,7 @@ cpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err)
 	    (cc->fuse_kind = calloc((size_t)sg->n_nodes + 1, 1)) == NULL ||
 	    (cc->fuse_act = calloc((size_t)sg->n_nodes + 1, sizeof(*cc->fuse_act))) == NULL ||
 	    find_fusions(sg, cc->fuse, cc->fuse_kind, cc->fuse_act) < 0) {
-		if (cc != NULL) {
-			free(cc->ops);
-			free(cc->fuse);
-			free(cc->fuse_kind);
-			free(cc->fuse_act);
-		}
-		free(cc);
+		compiled_free(cc);
 		infer_err(err, INFER_E_NOMEM, "out of memory compiling for the CPU backend");
 		return -1;
 	}
@@ -360,12 +373,7 @@ cpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err)
 		if (cc->ops[i] == OP_UNKNOWN || infer_op_supported(&sg->nodes[i], cc->ops[i], err) < 0) {
 			if (cc->ops[i] == OP_UNKNOWN)
 				infer_node_err(err, INFER_E_UNSUPPORTED, &sg->nodes[i], "operator not supported");
-			free(cc->ops);
-			free(cc->fuse);
-			free(cc->fuse_kind);
-			free(cc->fuse_act);
-			free(cc->node_ms);
-			free(cc);
+			compiled_free(cc);
 			return -1;
 		}
 		if (sg->nodes[i].n_inputs > cc->max_inputs)
@@ -467,8 +475,8 @@ run_fused(struct cpu_compiled *cc, int i, pw_exec_env *env, infer_error *err)
 		if (Y == NULL)
 			return -1;
 		p.y = Y->data;
-		if (infer_irb_work(&p) > cc->work_n) {
-			int64_t n = infer_irb_work(&p);
+		int64_t n = infer_irb_work(&p);
+		if (n > cc->work_n) {
 			free(cc->work);
 			cc->work_n = 0;
 			if ((cc->work = aligned_alloc(64, (size_t)n * sizeof(float))) == NULL)
@@ -555,13 +563,7 @@ cpu_release(void *ctx, void *compiled)
 			fprintf(stderr, "  %8.3f ms %5.1f%%  %-18s %s\n", cc->node_ms[i] / cc->runs,
 			    total > 0 ? 100.0 * cc->node_ms[i] / total : 0.0, cc->sg.nodes[i].op_type, cc->sg.nodes[i].name);
 	}
-	free(cc->node_ms);
-	free(cc->ops);
-	free(cc->fuse);
-	free(cc->fuse_kind);
-	free(cc->fuse_act);
-	free(cc->work);
-	free(cc);
+	compiled_free(cc);
 }
 
 static const pw_backend_ops cpu_backend = {

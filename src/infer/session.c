@@ -99,13 +99,9 @@ pack_constants(infer_session *s)
 	}
 	if (n == 0 || total < ((size_t)2 << 20))
 		return;
-	block = infer_alloc_big(total);
-	packed = calloc((size_t)n, sizeof(*packed));
-	if (block == NULL || packed == NULL || session_keep(s, block) == NULL) {
-		free(packed);
-		return;
-	}
-	if (session_keep(s, packed) == NULL)
+	/* session_keep frees what it cannot keep. */
+	if ((block = session_keep(s, infer_alloc_big(total))) == NULL ||
+	    (packed = session_keep(s, calloc((size_t)n, sizeof(*packed)))) == NULL)
 		return;
 	for (int v = 0; v < s->n_values; v++) {
 		const infer_tensor *t = s->konst[v];

@@ -20,7 +20,7 @@
 
 /* Blocks whose expanded activations are below this run by channel chunks when there are several threads
  * (14x14 and 7x7 maps: 0.01-0.06 ms saved per block at 2 threads); the 28x28 ones (602 KB) lost 0.03-0.05 ms
- * that way, so the blocks in between run unfused. */
+ * that way (neutral after the interleaved depthwise landed), so the blocks in between run unfused. */
 #define CHUNKS_MAX_BYTES (512 * 1024)
 
 /* Bytes of one channel chunk's expanded and depthwise planes (chunk mode): a quarter of L2, so the chunk, its
