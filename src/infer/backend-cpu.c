@@ -76,6 +76,13 @@ struct cpu_compiled {
 	float *work;       /* the fused blocks' band buffers, kept across runs (fresh pages cost page faults) */
 	int64_t work_n;
 	int max_inputs;
+	/* Packed weights of the 1x1 convs for the small-map kernel (pointwise.c): node i's at pw_block + pw_off[i]
+	 * (-1: not a candidate), packed the first time node i runs on a small map. The block is reserved at the
+	 * first packing for every candidate; pages of nodes that never run small are never touched. */
+	int64_t *pw_off;
+	unsigned char *pw_ready;
+	float *pw_block;
+	int64_t pw_total;
 	double *node_ms;   /* PW_INFER_PROFILE set: time spent in each node, printed at release */
 	int runs;
 };
@@ -347,7 +354,58 @@ compiled_free(struct cpu_compiled *cc)
 	free(cc->fuse_kind);
 	free(cc->fuse_act);
 	free(cc->work);
+	free(cc->pw_off);
+	free(cc->pw_ready);
+	free(cc->pw_block);
 	free(cc);
+}
+
+static const infer_tensor *float_value(const pw_exec_env *env, int v, int ndim);
+
+/* Marks the 1x1 convs whose constant weights the AVX-512 small-map kernel can take (PW_INFER_PW=0: none). */
+static int
+plan_pointwise(struct cpu_compiled *cc, const pw_subgraph *sg)
+{
+	const char *env = getenv("PW_INFER_PW");
+
+	if ((cc->pw_off = malloc(((size_t)sg->n_nodes + 1) * sizeof(int64_t))) == NULL ||
+	    (cc->pw_ready = calloc((size_t)sg->n_nodes + 1, 1)) == NULL)
+		return -1;
+	for (int i = 0; i < sg->n_nodes; i++) {
+		const infer_tensor *w;
+		cc->pw_off[i] = -1;
+		if (infer_cpu_level() < CPU_AVX512 || (env != NULL && strcmp(env, "0") == 0) ||
+		    !is_pointwise(sg, &sg->nodes[i]))
+			continue;
+		w = conv_weight(sg, &sg->nodes[i]);
+		cc->pw_off[i] = cc->pw_total;
+		/* 64-byte aligned panels. */
+		cc->pw_total += ((int64_t)infer_pw_packed_floats(w->dims[0], w->dims[1]) + 15) / 16 * 16;
+	}
+	return 0;
+}
+
+/* Node i's packed weights when it is a candidate and its input map is small enough, else NULL (the GEMM
+ * path runs; also when the block cannot be allocated). */
+static const float *
+pointwise_weights(struct cpu_compiled *cc, int i, const pw_exec_env *env)
+{
+	const pw_node *n = &cc->sg.nodes[i];
+	const infer_tensor *X, *W;
+
+	if (cc->pw_off == NULL || cc->pw_off[i] < 0)
+		return NULL;
+	X = float_value(env, n->inputs[0], 4);
+	W = cc->sg.constants[n->inputs[1]];
+	if (X == NULL || X->dims[1] != W->dims[1] || !infer_pw_wins(W->dims[0], W->dims[1], X->dims[2] * X->dims[3]))
+		return NULL;
+	if (cc->pw_block == NULL && (cc->pw_block = infer_alloc_big((size_t)cc->pw_total * sizeof(float))) == NULL)
+		return NULL;
+	if (!cc->pw_ready[i]) {
+		infer_pw_pack(W->dims[0], W->dims[1], W->data, cc->pw_block + cc->pw_off[i]);
+		cc->pw_ready[i] = 1;
+	}
+	return cc->pw_block + cc->pw_off[i];
 }
 
 static int
@@ -360,7 +418,7 @@ cpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err)
 	    (cc->fuse = calloc((size_t)sg->n_nodes + 1, 1)) == NULL ||
 	    (cc->fuse_kind = calloc((size_t)sg->n_nodes + 1, 1)) == NULL ||
 	    (cc->fuse_act = calloc((size_t)sg->n_nodes + 1, sizeof(*cc->fuse_act))) == NULL ||
-	    find_fusions(sg, cc->fuse, cc->fuse_kind, cc->fuse_act) < 0) {
+	    find_fusions(sg, cc->fuse, cc->fuse_kind, cc->fuse_act) < 0 || plan_pointwise(cc, sg) < 0) {
 		compiled_free(cc);
 		infer_err(err, INFER_E_NOMEM, "out of memory compiling for the CPU backend");
 		return -1;
@@ -521,6 +579,7 @@ cpu_execute(void *ctx, void *compiled, pw_exec_env *env, infer_error *err)
 			}
 		}
 		double t0 = cc->node_ms != NULL ? now_ms() : 0.0;
+		c.wpack = pointwise_weights(cc, i, env);
 		int fused = cc->fuse[i] == 0 ? 1 : (cc->fuse_kind[i] & FUSE_HSWISH) ?
 		    op_conv_into(&c, &cc->fuse_act[i], cc->sg.nodes[i + 4].outputs[0]) : run_fused(cc, i, env, err);
 		if (fused < 0 || (fused > 0 && infer_op_run(&c) < 0)) {

@@ -85,6 +85,7 @@ struct op_ctx {
 	pw_exec_env *env;
 	infer_error *err;
 	int threads;
+	const float *wpack;        /* Conv: its weights packed by infer_pw_pack (backend-owned), or NULL */
 };
 
 /* Thread count for an OpenMP region of a kernel: the session's setting, else OpenMP's default. */
@@ -155,6 +156,35 @@ void infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, cons
 int infer_sgemm_acc(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
     const float *B, int64_t ldb, float *C, int64_t ldc, int threads);
 
+/* 1x1 convolutions on small maps with prepacked weights (kernels/pointwise.c, AVX-512). The weights [M x K]
+ * are packed by infer_pw_pack into infer_pw_packed_floats(M, K) floats (64-byte aligned is best), in panels
+ * of up to 48 output channels; infer_pw_panels gives the panel starts (q + 1 entries, the last = M). */
+size_t infer_pw_packed_floats(int64_t M, int64_t K);
+void infer_pw_pack(int64_t M, int64_t K, const float *W, float *dst);
+int64_t infer_pw_panels(int64_t M, int64_t *starts);
+/* Whether the packed kernel beats infer_sgemm for M x K weights on a map of P pixels (small maps). */
+int infer_pw_wins(int64_t M, int64_t K, int64_t P);
+/* C rows [m0, m1) = act(W[m0..m1) x B + bias), or += (accumulate: bias and act ignored), summing over input
+ * channels [k0, k1) only (a partial product). c points at output row m0, b at activation row k0, bias at
+ * channel m0. */
+struct pw_gemm {
+	const float *wp;               /* packed weights of the whole M x K */
+	int64_t M, K;
+	int64_t m0, m1;                /* m0: a panel start */
+	int64_t k0, k1;
+	int64_t N;                     /* pixels */
+	const float *b;
+	int64_t ldb;
+	float *c;
+	int64_t ldc;
+	const float *bias;
+	const struct infer_act *act;   /* NULL: none */
+	int accumulate;
+	int threads;
+};
+/* Returns 0, or 1 when lvl has no such kernel or m0 is not a panel start (the caller uses infer_sgemm). */
+int infer_pw_gemm(enum infer_cpu_level lvl, const struct pw_gemm *g);
+
 /* One convolution, fully described (NCHW, 1-3 spatial dims in geom), with its fused activation. */
 struct conv_params {
 	int64_t N, C, M, G;
@@ -163,6 +193,7 @@ struct conv_params {
 	float *y;
 	int threads;
 	struct infer_act act;
+	const float *wpack;        /* 1x1, group 1: w packed by infer_pw_pack, or NULL (see pointwise.c) */
 };
 void infer_conv_ref(const struct conv_params *p);
 /* Runs the optimised path for lvl when one applies (2-D; 1x1, im2col+GEMM or depthwise 3x3); returns 0,

@@ -26,7 +26,7 @@ src_infer_libpwinfer_a_SOURCES = \
 	src/infer/passes.c src/infer/plugin.c src/infer/backend-cpu.c src/infer/batch.c \
 	src/infer/ops/dispatch.c src/infer/ops/elementwise.c src/infer/ops/conv.c \
 	src/infer/ops/gemm.c src/infer/ops/pool.c src/infer/ops/norm.c src/infer/ops/shape.c \
-	src/infer/kernels/cpu.c src/infer/kernels/act.c src/infer/kernels/sgemm.c src/infer/kernels/conv-fast.c \
+	src/infer/kernels/cpu.c src/infer/kernels/act.c src/infer/kernels/sgemm.c src/infer/kernels/pointwise.c src/infer/kernels/conv-fast.c \
 	src/infer/kernels/fused.c src/infer/kernels/dw-kxk.c src/infer/kernels/eltwise.c src/infer/kernels/avx2.h \
 	include/pricewatch/infer.h include/pricewatch/backend.h
 nodist_src_infer_libpwinfer_a_SOURCES = $(INFER_PB_GEN)
@@ -46,7 +46,7 @@ src_infer_pw_backend_reference_so_SOURCES = \
 	src/infer/backend-cpu.c src/infer/error.c src/infer/tensor.c src/infer/attr.c \
 	src/infer/ops/dispatch.c src/infer/ops/elementwise.c src/infer/ops/conv.c \
 	src/infer/ops/gemm.c src/infer/ops/pool.c src/infer/ops/norm.c src/infer/ops/shape.c \
-	src/infer/kernels/cpu.c src/infer/kernels/act.c src/infer/kernels/sgemm.c src/infer/kernels/conv-fast.c \
+	src/infer/kernels/cpu.c src/infer/kernels/act.c src/infer/kernels/sgemm.c src/infer/kernels/pointwise.c src/infer/kernels/conv-fast.c \
 	src/infer/kernels/fused.c src/infer/kernels/dw-kxk.c src/infer/kernels/eltwise.c
 src_infer_pw_backend_reference_so_CPPFLAGS = $(PW_INFER_CPPFLAGS) -DPW_BACKEND_PLUGIN
 src_infer_pw_backend_reference_so_CFLAGS = $(AM_CFLAGS) -Wno-unknown-pragmas -fPIC -fvisibility=hidden $(OPENMP_CFLAGS)

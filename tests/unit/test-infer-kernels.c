@@ -164,7 +164,7 @@ check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, int64_t W, int
 	enum infer_cpu_level lv[4];
 	int nl = levels(lv);
 	size_t ysz;
-	float *x, *w, *b, *want, *got;
+	float *x, *w, *b, *want, *got, *wpack = NULL;
 
 	p.g = geom(H, W, kh, kw, s, d, pads);
 	if (p.g.out[1] < 1 || p.g.out[2] < 1)
@@ -182,8 +182,17 @@ check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, int64_t W, int
 	p.act = fused == 1 ? clip : fused == 2 ? hswish : (struct infer_act){ .kind = ACT_NONE };
 	p.y = want;
 	infer_conv_ref(&p);
+	/* A 1x1 conv also runs a second time with its weights packed for the small-map kernel (used at the
+	 * AVX-512 level where it wins, the GEMM otherwise: both must match). */
+	if (G == 1 && kh == 1 && kw == 1 && s == 1 && pads[0] == 0 && pads[1] == 0 && pads[2] == 0 && pads[3] == 0) {
+		wpack = aligned_alloc(64, (infer_pw_packed_floats(M, C) * sizeof(float) + 63) / 64 * 64);
+		cr_assert_not_null(wpack);
+		infer_pw_pack(M, C, w, wpack);
+	}
+	for (int pass = 0; pass < (wpack != NULL ? 2 : 1); pass++)
 	for (int l = 0; l < nl; l++) {
 		int rc;
+		p.wpack = pass == 1 ? wpack : NULL;
 		for (size_t i = 0; i < ysz; i++)
 			got[i] = 1e30f;
 		p.y = got;
@@ -204,6 +213,7 @@ check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, int64_t W, int
 	free(b);
 	free(want);
 	free(got);
+	free(wpack);
 }
 
 Test(infer_kernels, pointwise_conv_matches_reference)
@@ -224,6 +234,109 @@ Test(infer_kernels, pointwise_conv_matches_reference)
 	check_conv(1, 300, 77, 1, 7, 7, 1, 1, 1, 1, none, 2);
 	check_conv(1, 260, 130, 1, 2, 2, 1, 1, 1, 1, none, 0);
 	check_conv(1, 12, 8, 4, 6, 6, 1, 1, 1, 1, none, 0); /* grouped 1x1 */
+	/* MobileNetV2's small-map shapes (the packed kernel where AVX-512 is there): 7x7 and 14x14, a 28x28
+	 * projection, a 28x28 expansion and a 56x56 map (the GEMM). */
+	check_conv(1, 160, 960, 1, 7, 7, 1, 1, 1, 1, none, 1);
+	check_conv(1, 576, 96, 1, 14, 14, 1, 1, 1, 1, none, 0);
+	check_conv(2, 144, 32, 1, 28, 28, 1, 1, 1, 1, none, 0);
+	check_conv(1, 32, 192, 1, 28, 28, 1, 1, 1, 1, none, 2);
+	check_conv(1, 24, 144, 1, 56, 56, 1, 1, 1, 1, none, 1);
+}
+
+/* Whether this CPU runs the AVX-512 small-map kernel (pointwise.c); logs why not. */
+static int
+has_pw_kernel(void)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	__builtin_cpu_init();
+	if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512dq"))
+		return 1;
+#endif
+	cr_log_warn("this CPU lacks AVX-512F/VL/DQ: the small-map 1x1 kernel is not tested here");
+	return 0;
+}
+
+/* The packed small-map 1x1 kernel on random shapes: channel ranges starting at any panel, partial k ranges,
+ * accumulation, every activation, tiles of 1-8 pixels, leading dimensions wider than the rows, 1-2 threads.
+ * Everything outside the rows and columns it owns must keep its poison. */
+Test(infer_kernels, pointwise_small_map_kernel_matches_reference)
+{
+	static const struct infer_act acts[] = {
+		{ .kind = ACT_NONE }, { .kind = ACT_CLAMP, .lo = -0.25f, .hi = 0.5f }, { .kind = ACT_HARDSWISH },
+		{ .kind = ACT_HSWISH_SCALED, .scale = 0.16662598f, .add = 3.0f, .lo = 0.0f, .hi = 6.0f },
+	};
+	int cases = 0;
+
+	if (!has_pw_kernel())
+		return;
+	for (int t = 0; t < 80; t++) {
+		int64_t M = t < 8 ? (int64_t[]){ 1, 16, 17, 48, 63, 64, 65, 960 }[t] : irand(1, 200);
+		int64_t K = irand(1, t % 5 == 0 ? 400 : 70), N = t < 16 ? 1 + t % 9 : irand(1, 70);
+		int64_t ldb = N + irand(0, 3), ldc = N + irand(0, 3), starts[64];
+		int64_t q = infer_pw_panels(M, starts), pi = irand(0, (int)q - 1);
+		int64_t m0 = starts[pi], m1 = irand((int)m0 + 1, (int)M), k0 = irand(0, (int)K - 1), k1 = irand((int)k0 + 1, (int)K);
+		int accumulate = t % 3 == 2;
+		const struct infer_act *act = &acts[t % 4];
+		float *W = rand_buf((size_t)(M * K)), *B = rand_buf((size_t)(K * ldb)), *bias = rand_buf((size_t)M);
+		float *C = rand_buf((size_t)(M * ldc)), *want = malloc((size_t)(M * ldc) * sizeof(float));
+		float *wp = aligned_alloc(64, (infer_pw_packed_floats(M, K) * sizeof(float) + 63) / 64 * 64);
+
+		cr_assert(q < 64 && starts[q] == M, "panels of %lld channels end at %lld", (long long)M, (long long)starts[q]);
+		cr_assert(want != NULL && wp != NULL);
+		infer_pw_pack(M, K, W, wp);
+		/* Poison where the kernel must not write; accumulation starts from random values. */
+		for (int64_t i = 0; i < M * ldc; i++) {
+			if (!accumulate || i / ldc < m0 || i / ldc >= m1 || i % ldc >= N)
+				C[i] = 1e30f;
+			want[i] = C[i];
+		}
+		for (int64_t i = m0; i < m1; i++) {
+			for (int64_t j = 0; j < N; j++) {
+				double s = accumulate ? C[i * ldc + j] : bias[i];
+				for (int64_t k = k0; k < k1; k++)
+					s += (double)W[i * K + k] * B[k * ldb + j];
+				want[i * ldc + j] = (float)s;
+			}
+			if (!accumulate)
+				infer_act_apply(act, want + i * ldc, N);
+		}
+		for (int threads = 1; threads <= 2; threads++) {
+			struct pw_gemm g = { .wp = wp, .M = M, .K = K, .m0 = m0, .m1 = m1, .k0 = k0, .k1 = k1, .N = N,
+				.b = B + k0 * ldb, .ldb = ldb, .c = C + m0 * ldc, .ldc = ldc, .bias = bias + m0, .act = act,
+				.accumulate = accumulate, .threads = threads };
+			float *got = malloc((size_t)(M * ldc) * sizeof(float));
+			cr_assert_not_null(got);
+			memcpy(got, C, (size_t)(M * ldc) * sizeof(float));
+			g.c = got + m0 * ldc;
+			cr_assert_eq(infer_pw_gemm(CPU_AVX512, &g), 0);
+			for (int64_t i = 0; i < M * ldc; i++) {
+				double mag = 1.0 + fabs(want[i]);
+				cr_assert(got[i] == want[i] || fabs(got[i] - want[i]) <= 1e-5 * mag * (double)(k1 - k0 + 1),
+				    "M%lld K%lld N%lld rows %lld..%lld k %lld..%lld acc %d act %d threads %d: C[%lld][%lld] = %g, "
+				    "want %g", (long long)M, (long long)K, (long long)N, (long long)m0, (long long)m1,
+				    (long long)k0, (long long)k1, accumulate, (int)act->kind, threads, (long long)(i / ldc),
+				    (long long)(i % ldc), got[i], want[i]);
+			}
+			free(got);
+			cases++;
+		}
+		/* Not a panel start, or a level without the kernel: refused, nothing written. */
+		if (m0 + 1 < m1) {
+			struct pw_gemm g = { .wp = wp, .M = M, .K = K, .m0 = m0 + 1, .m1 = m1, .k0 = 0, .k1 = K, .N = N,
+				.b = B, .ldb = ldb, .c = C, .ldc = ldc, .threads = 1 };
+			cr_assert_eq(infer_pw_gemm(CPU_AVX512, &g), 1);
+			g.m0 = m0;
+			cr_assert_eq(infer_pw_gemm(CPU_AVX2, &g), 1);
+		}
+		free(W);
+		free(B);
+		free(bias);
+		free(C);
+		free(want);
+		free(wp);
+	}
+	cr_assert_eq(cases, 160);
 }
 
 Test(infer_kernels, im2col_conv_matches_reference)

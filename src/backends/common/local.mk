@@ -20,7 +20,7 @@ src_backends_libpwbackend_pic_a_SOURCES = \
 	src/infer/backend-cpu.c src/infer/error.c src/infer/tensor.c src/infer/attr.c \
 	src/infer/ops/dispatch.c src/infer/ops/elementwise.c src/infer/ops/conv.c \
 	src/infer/ops/gemm.c src/infer/ops/pool.c src/infer/ops/norm.c src/infer/ops/shape.c \
-	src/infer/kernels/cpu.c src/infer/kernels/act.c src/infer/kernels/sgemm.c src/infer/kernels/conv-fast.c \
+	src/infer/kernels/cpu.c src/infer/kernels/act.c src/infer/kernels/sgemm.c src/infer/kernels/pointwise.c src/infer/kernels/conv-fast.c \
 	src/infer/kernels/fused.c src/infer/kernels/dw-kxk.c src/infer/kernels/eltwise.c
 src_backends_libpwbackend_pic_a_CPPFLAGS = $(PW_BACKEND_CPPFLAGS)
 src_backends_libpwbackend_pic_a_CFLAGS = $(PW_BACKEND_PIC_CFLAGS)

@@ -950,11 +950,20 @@ infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl)
 		    g->pe[1] == 0 && g->pe[2] == 0;
 		if (!pointwise)
 			return conv_im2col(p, lvl);
-		for (int64_t n = 0; n < p->N; n++)
+		for (int64_t n = 0; n < p->N; n++) {
+			/* Small maps with prepacked weights: channels along the vector (pointwise.c). */
+			if (p->wpack != NULL && p->G == 1 && infer_pw_wins(p->M, p->C, P)) {
+				struct pw_gemm pg = { .wp = p->wpack, .M = p->M, .K = p->C, .m0 = 0, .m1 = p->M, .k0 = 0,
+					.k1 = p->C, .N = P, .b = p->x + n * p->C * isz, .ldb = P, .c = p->y + n * p->M * P, .ldc = P,
+					.bias = p->bias, .act = &p->act, .threads = p->threads };
+				if (infer_pw_gemm(lvl, &pg) == 0)
+					continue;
+			}
 			for (int64_t grp = 0; grp < p->G; grp++)
 				infer_sgemm(lvl, Mg, P, Cg, p->w + grp * Mg * Cg, Cg, p->x + (n * p->C + grp * Cg) * isz, P,
 				    p->y + (n * p->M + grp * Mg) * P, P, p->bias != NULL ? p->bias + grp * Mg : NULL,
 				    &p->act, p->threads);
+		}
 	}
 	return 0;
 }

@@ -20,7 +20,8 @@ cpu_has_avx512(void)
 {
 #if defined(__x86_64__) || defined(__i386__)
 	__builtin_cpu_init();
-	return __builtin_cpu_supports("avx512f");
+	return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+	    __builtin_cpu_supports("avx512dq");
 #else
 	return 0;
 #endif
@@ -40,9 +41,7 @@ infer_cpu_level(void)
 	if ((lvl = __atomic_load_n(&cached, __ATOMIC_RELAXED)) >= 0)
 		return (enum infer_cpu_level)lvl;
 	best = cpu_has_avx2() ? (cpu_has_avx512() ? CPU_AVX512 : CPU_AVX2) : CPU_GENERIC;
-	/* The AVX-512 GEMM was no faster than the AVX2 one on the Zen 4 development machine (512-bit ops are
-	 * double-pumped there), so it is opt-in until measured faster somewhere: PW_CPU=avx512. */
-	lvl = best > CPU_AVX2 ? CPU_AVX2 : best;
+	lvl = best;
 	force = getenv("PW_CPU");
 	if (force != NULL && force[0] != '\0') {
 		if (strcmp(force, "generic") == 0)

@@ -191,7 +191,7 @@ conv_run(struct op_ctx *c, const struct infer_act *act, int out)
 		return -1;
 	{
 		struct conv_params p = { .N = N, .C = C, .M = M, .G = G, .g = g, .x = X->data, .w = W->data,
-			.bias = bias, .y = Y->data, .threads = c->threads,
+			.bias = bias, .y = Y->data, .threads = c->threads, .wpack = c->wpack,
 			.act = act == NULL ? infer_act_of(c->node) : (struct infer_act){ .kind = ACT_NONE } };
 		int rc = infer_conv_fast(&p, infer_cpu_level());
 		/* Depthwise with a larger kernel (5x5, 7x7) has its own kernel; the reference runs the rest. */

@@ -1,0 +1,334 @@
+/* pointwise.c: 1x1 convolutions on small maps (AVX-512) with the weights packed once into channel panels, output channels along the vector and pixels broadcast. */
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#define PW_X86 1
+#endif
+
+#include "internal.h"
+
+/*
+ * Why a second GEMM shape: the 14x14 and 7x7 layers of a MobileNet multiply many weights (up to 1280 x 320)
+ * by few pixels (196 or 49). With pixels along the vector (sgemm.c) a 7x7 map is three 16-column panels and a
+ * ragged column, and the weights are broadcast one float at a time from six rows read in place. Here output
+ * channels go along the vector instead: the weights are packed once (at compile time) into panels of up to 48
+ * channels, [K][48] each, and read as whole vectors in the order they are stored; the pixels are broadcast
+ * from the activation rows, which stay in L1/L2 (a 7x7 map with 160 channels is 31 KiB). A tile is up to 8
+ * pixels x 48 channels: 24 zmm accumulators, 3 weight loads and up to 8 broadcasts per 24 FMAs (the 6x16
+ * AVX2 tile does 8 loads per 12 FMAs). The price is a transpose at the end of each tile, since NCHW wants
+ * the pixels of a channel together: done in registers, 8x8 blocks at a time.
+ */
+
+#define PW_PANEL 48 /* channels per weight panel (3 zmm) */
+#define PW_TILE 8   /* pixels per tile */
+
+/* Widths of the panels for M channels: 48 while more than 64 remain, then one or two panels of at most 32
+ * (64 = 32 + 32 keeps the last tiles from being a third full). Returns the panel count; widths may be NULL. */
+static int64_t
+panel_widths(int64_t M, int *widths)
+{
+	int64_t q = 0, left = M;
+
+	while (left > 0) {
+		int w;
+		if (left > 64)
+			w = PW_PANEL;
+		else if (left > 48)
+			w = 32;
+		else
+			w = (int)((left + 15) / 16 * 16);
+		if (widths != NULL)
+			widths[q] = w;
+		q++;
+		left -= w;
+	}
+	return q;
+}
+
+/* Whether an M x K weight on a map of P pixels runs faster here than as infer_sgemm. Measured on Zen 4
+ * (MobileNetV2, 1 thread, each layer both ways): every layer of 196 pixels or fewer (14x14, 7x7) gains up to
+ * 25 %; at 784 (28x28) the projections (K >= 4 M: 144 or 192 -> 32) gain 15 % while the expansions (32 ->
+ * 192) lose 15 % (with K = 32 the transposes at the end of each tile weigh too much); at 3136 (56x56) every
+ * layer loses 20-30 % (the activations no longer fit L2 and are read again for every panel).
+ * PW_INFER_PW_PIXELS moves the first limit (the second is 4x it), for measurements. */
+int
+infer_pw_wins(int64_t M, int64_t K, int64_t P)
+{
+	static int64_t cached = -1;
+	int64_t lim = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+
+	if (lim < 0) {
+		const char *e = getenv("PW_INFER_PW_PIXELS");
+		lim = e != NULL && e[0] != '\0' ? atoll(e) : 196;
+		__atomic_store_n(&cached, lim, __ATOMIC_RELAXED);
+	}
+	return P <= lim || (P <= 4 * lim && K >= 4 * M);
+}
+
+size_t
+infer_pw_packed_floats(int64_t M, int64_t K)
+{
+	int64_t q = panel_widths(M, NULL);
+	int w[q > 0 ? q : 1];
+	size_t n = 0;
+
+	panel_widths(M, w);
+	for (int64_t i = 0; i < q; i++)
+		n += (size_t)w[i] * (size_t)K;
+	return n;
+}
+
+void
+infer_pw_pack(int64_t M, int64_t K, const float *W, float *dst)
+{
+	int64_t q = panel_widths(M, NULL), m0 = 0;
+	int w[q > 0 ? q : 1];
+
+	panel_widths(M, w);
+	for (int64_t i = 0; i < q; i++) {
+		for (int64_t k = 0; k < K; k++)
+			for (int c = 0; c < w[i]; c++)
+				*dst++ = m0 + c < M ? W[(m0 + c) * K + k] : 0.0f;
+		m0 += w[i];
+	}
+}
+
+#ifdef PW_X86
+#define PW_T512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
+
+/* Transposes 8 rows of 8 floats (r[p] = pixel p's 8 channels) into out[c] = channel c's 8 pixels. */
+PW_T512 static inline void
+transpose8(const __m256 *r, __m256 *out)
+{
+	__m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+	__m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+	__m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+	__m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+	__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+	__m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+	__m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+	__m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+
+	out[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+	out[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+	out[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+	out[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+	out[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+	out[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+	out[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+	out[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
+}
+
+/* What a tile does with its sums: C = act(sum + bias), or C += sum (accumulate: no bias, no activation). */
+struct pw_out {
+	float *c;                 /* C at (first channel of the panel, first pixel of the tile) */
+	int64_t ldc;
+	int64_t mvalid;           /* channels of the panel that exist (the rest are padding) */
+	const float *bias;        /* at the panel's first channel, or NULL */
+	const struct infer_act *act;
+	int accumulate;
+};
+
+/* One tile: P pixels (1..8, a constant after inlining) x J zmm of channels (1..3). b points at the tile's
+ * first pixel in row 0 of B (row stride ldb), wp at the panel ([K][16 J]). */
+PW_T512 __attribute__((always_inline)) static inline void
+pw_tile(int P, int J, int64_t K, const float *wp, const float *b, int64_t ldb, const struct pw_out *o)
+{
+	__m512 acc[PW_TILE][3];
+
+#pragma GCC unroll 8
+	for (int p = 0; p < PW_TILE; p++)
+#pragma GCC unroll 3
+		for (int j = 0; j < 3; j++)
+			acc[p][j] = _mm512_setzero_ps();
+	for (int64_t k = 0; k < K; k++) {
+		__m512 w[3];
+		const float *bk = b + k * ldb;
+#pragma GCC unroll 3
+		for (int j = 0; j < 3; j++)
+			if (j < J)
+				w[j] = _mm512_loadu_ps(wp + (k * J + j) * 16);
+#pragma GCC unroll 8
+		for (int p = 0; p < PW_TILE; p++) {
+			if (p < P) {
+				__m512 bv = _mm512_set1_ps(bk[p]);
+#pragma GCC unroll 3
+				for (int j = 0; j < 3; j++)
+					if (j < J)
+						acc[p][j] = _mm512_fmadd_ps(bv, w[j], acc[p][j]);
+			}
+		}
+	}
+
+	int act = o->act != NULL && !o->accumulate ? (int)o->act->kind : ACT_NONE;
+	__m512 lo = _mm512_set1_ps(act == ACT_CLAMP ? o->act->lo : 0.0f);
+	__m512 hi = _mm512_set1_ps(act == ACT_CLAMP ? o->act->hi : 0.0f);
+	__mmask8 pm = (__mmask8)((1u << P) - 1u);
+#pragma GCC unroll 3
+	for (int j = 0; j < 3; j++) {
+		if (j >= J)
+			continue;
+		int64_t c0 = 16 * j;
+		if (c0 >= o->mvalid)
+			break;
+		if (!o->accumulate) {
+			__m512 bias = _mm512_setzero_ps();
+			if (o->bias != NULL) {
+				int64_t nb = o->mvalid - c0 < 16 ? o->mvalid - c0 : 16;
+				bias = _mm512_maskz_loadu_ps((__mmask16)((1u << nb) - 1u), o->bias + c0);
+			}
+#pragma GCC unroll 8
+			for (int p = 0; p < PW_TILE; p++) {
+				if (p < P) {
+					acc[p][j] = _mm512_add_ps(acc[p][j], bias);
+					if (act == ACT_CLAMP)
+						acc[p][j] = _mm512_min_ps(_mm512_max_ps(acc[p][j], lo), hi);
+				}
+			}
+		}
+		/* Two 8x8 transposes: channels c0..c0+7 from the low halves, c0+8..c0+15 from the high ones. */
+#pragma GCC unroll 2
+		for (int h = 0; h < 2; h++) {
+			__m256 r[8], t[8];
+#pragma GCC unroll 8
+			for (int p = 0; p < PW_TILE; p++)
+				r[p] = p < P ? (h == 0 ? _mm512_castps512_ps256(acc[p][j]) : _mm512_extractf32x8_ps(acc[p][j], 1))
+				    : _mm256_setzero_ps();
+			transpose8(r, t);
+#pragma GCC unroll 8
+			for (int c = 0; c < 8; c++) {
+				int64_t ch = c0 + 8 * h + c;
+				if (ch >= o->mvalid)
+					break;
+				float *cr = o->c + ch * o->ldc;
+				__m256 v = t[c];
+				if (o->accumulate)
+					v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(pm, cr));
+				if (P == PW_TILE)
+					_mm256_storeu_ps(cr, v);
+				else
+					_mm256_mask_storeu_ps(cr, pm, v);
+				if (act != ACT_NONE && act != ACT_CLAMP)
+					infer_act_apply(o->act, cr, P);
+			}
+		}
+	}
+}
+
+/* Panel of J zmm: all its tiles over pixels [n0, n1). */
+PW_T512 __attribute__((always_inline)) static inline void
+pw_panel(int J, int64_t K, const float *wp, const float *B, int64_t ldb, int64_t n0, int64_t n1, struct pw_out o)
+{
+	float *c = o.c;
+	int64_t n = n0;
+
+	for (; n + PW_TILE <= n1; n += PW_TILE) {
+		o.c = c + n;
+		pw_tile(PW_TILE, J, K, wp, B + n, ldb, &o);
+	}
+	if (n < n1) {
+		o.c = c + n;
+		switch (n1 - n) {
+		case 1: pw_tile(1, J, K, wp, B + n, ldb, &o); break;
+		case 2: pw_tile(2, J, K, wp, B + n, ldb, &o); break;
+		case 3: pw_tile(3, J, K, wp, B + n, ldb, &o); break;
+		case 4: pw_tile(4, J, K, wp, B + n, ldb, &o); break;
+		case 5: pw_tile(5, J, K, wp, B + n, ldb, &o); break;
+		case 6: pw_tile(6, J, K, wp, B + n, ldb, &o); break;
+		default: pw_tile(7, J, K, wp, B + n, ldb, &o); break;
+		}
+	}
+}
+
+PW_T512 static void
+pw_panel1(int64_t K, const float *wp, const float *B, int64_t ldb, int64_t n0, int64_t n1, struct pw_out o)
+{
+	pw_panel(1, K, wp, B, ldb, n0, n1, o);
+}
+
+PW_T512 static void
+pw_panel2(int64_t K, const float *wp, const float *B, int64_t ldb, int64_t n0, int64_t n1, struct pw_out o)
+{
+	pw_panel(2, K, wp, B, ldb, n0, n1, o);
+}
+
+PW_T512 static void
+pw_panel3(int64_t K, const float *wp, const float *B, int64_t ldb, int64_t n0, int64_t n1, struct pw_out o)
+{
+	pw_panel(3, K, wp, B, ldb, n0, n1, o);
+}
+#endif
+
+int64_t
+infer_pw_panels(int64_t M, int64_t *starts)
+{
+	int64_t q = panel_widths(M, NULL);
+	int w[q > 0 ? q : 1];
+
+	panel_widths(M, w);
+	if (starts != NULL) {
+		starts[0] = 0;
+		for (int64_t i = 0; i < q; i++)
+			starts[i + 1] = starts[i] + w[i] < M ? starts[i] + w[i] : M;
+	}
+	return q;
+}
+
+int
+infer_pw_gemm(enum infer_cpu_level lvl, const struct pw_gemm *g)
+{
+#ifdef PW_X86
+	int64_t q = panel_widths(g->M, NULL), p0 = -1, p1 = 0;
+	int w[q > 0 ? q : 1];
+	int64_t off[q > 0 ? q : 1], ms[q > 0 ? q : 1];
+	int nt = infer_nthreads(g->threads);
+
+	if (lvl < CPU_AVX512 || g->m1 <= g->m0 || g->N <= 0 || g->k1 <= g->k0 || g->m0 < 0 || g->m1 > g->M ||
+	    g->k0 < 0 || g->k1 > g->K)
+		return 1;
+	panel_widths(g->M, w);
+	/* Panel i: channels ms[i].., weights at off[i] ([K][w[i]]), k0 rows in for the k range. */
+	for (int64_t i = 0, o = 0, m = 0; i < q; i++) {
+		off[i] = o + g->k0 * w[i];
+		ms[i] = m;
+		if (m == g->m0)
+			p0 = i;
+		if (m < g->m1)
+			p1 = i + 1;
+		o += (int64_t)w[i] * g->K;
+		m += w[i];
+	}
+	if (p0 < 0)
+		return 1; /* m0 is not a panel start */
+	/* Work items: a panel x a run of pixel tiles, so that a layer with few panels (64 channels: two)
+	 * still gives every thread work. */
+	int64_t np = p1 - p0, tiles = (g->N + PW_TILE - 1) / PW_TILE, splits = 1, kc = g->k1 - g->k0;
+	if (nt > 1)
+		while (np * splits < 4 * nt && splits < tiles)
+			splits++;
+#pragma omp parallel for num_threads(nt) if (nt > 1) schedule(dynamic, 1)
+	for (int64_t it = 0; it < np * splits; it++) {
+		int64_t i = p0 + it / splits, s = it % splits;
+		int64_t n0 = tiles * s / splits * PW_TILE, n1 = tiles * (s + 1) / splits * PW_TILE;
+		int64_t rel = ms[i] - g->m0;
+		if (n1 > g->N)
+			n1 = g->N;
+		struct pw_out o = { .c = g->c + rel * g->ldc, .ldc = g->ldc,
+			.mvalid = g->m1 - ms[i] < w[i] ? g->m1 - ms[i] : w[i],
+			.bias = g->bias != NULL ? g->bias + rel : NULL, .act = g->act, .accumulate = g->accumulate };
+		if (w[i] == 48)
+			pw_panel3(kc, g->wp + off[i], g->b, g->ldb, n0, n1, o);
+		else if (w[i] == 32)
+			pw_panel2(kc, g->wp + off[i], g->b, g->ldb, n0, n1, o);
+		else
+			pw_panel1(kc, g->wp + off[i], g->b, g->ldb, n0, n1, o);
+	}
+	return 0;
+#else
+	(void)lvl;
+	(void)g;
+	return 1;
+#endif
+}
