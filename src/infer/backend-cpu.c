@@ -385,19 +385,17 @@ plan_pointwise(struct cpu_compiled *cc, const pw_subgraph *sg)
 	return 0;
 }
 
-/* Node i's packed weights when it is a candidate and its input map is small enough, else NULL (the GEMM
- * path runs; also when the block cannot be allocated). */
+/* Node i's packed weights for a map of P pixels when it is a candidate and the packed kernel wins there,
+ * else NULL (the GEMM path runs; also when the block cannot be allocated). */
 static const float *
-pointwise_weights(struct cpu_compiled *cc, int i, const pw_exec_env *env)
+pointwise_pack(struct cpu_compiled *cc, int i, int64_t P)
 {
-	const pw_node *n = &cc->sg.nodes[i];
-	const infer_tensor *X, *W;
+	const infer_tensor *W;
 
 	if (cc->pw_off == NULL || cc->pw_off[i] < 0)
 		return NULL;
-	X = float_value(env, n->inputs[0], 4);
-	W = cc->sg.constants[n->inputs[1]];
-	if (X == NULL || X->dims[1] != W->dims[1] || !infer_pw_wins(W->dims[0], W->dims[1], X->dims[2] * X->dims[3]))
+	W = cc->sg.constants[cc->sg.nodes[i].inputs[1]];
+	if (!infer_pw_wins(W->dims[0], W->dims[1], P))
 		return NULL;
 	if (cc->pw_block == NULL && (cc->pw_block = infer_alloc_big((size_t)cc->pw_total * sizeof(float))) == NULL)
 		return NULL;
@@ -406,6 +404,20 @@ pointwise_weights(struct cpu_compiled *cc, int i, const pw_exec_env *env)
 		cc->pw_ready[i] = 1;
 	}
 	return cc->pw_block + cc->pw_off[i];
+}
+
+/* The same for node i run alone, on its computed input. */
+static const float *
+pointwise_weights(struct cpu_compiled *cc, int i, const pw_exec_env *env)
+{
+	const infer_tensor *X;
+
+	if (cc->pw_off == NULL || cc->pw_off[i] < 0)
+		return NULL;
+	X = float_value(env, cc->sg.nodes[i].inputs[0], 4);
+	if (X == NULL || X->dims[1] != cc->sg.constants[cc->sg.nodes[i].inputs[1]]->dims[1])
+		return NULL;
+	return pointwise_pack(cc, i, X->dims[2] * X->dims[3]);
 }
 
 static int
@@ -516,6 +528,9 @@ run_fused(struct cpu_compiled *cc, int i, pw_exec_env *env, infer_error *err)
 	}
 	if (infer_irb_plan(&p) == IRB_NONE)
 		return 1;
+	if (ne != NULL)
+		p.wep = pointwise_pack(cc, i, X->dims[2] * X->dims[3]);
+	p.wpp = pointwise_pack(cc, (int)(np - cc->sg.nodes), p.g.out[1] * p.g.out[2]);
 	dims[0] = p.N;
 	dims[1] = p.M;
 	dims[2] = p.g.out[1];

@@ -159,6 +159,7 @@ int infer_sgemm_acc(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, c
 /* 1x1 convolutions on small maps with prepacked weights (kernels/pointwise.c, AVX-512). The weights [M x K]
  * are packed by infer_pw_pack into infer_pw_packed_floats(M, K) floats (64-byte aligned is best), in panels
  * of up to 48 output channels; infer_pw_panels gives the panel starts (q + 1 entries, the last = M). */
+#define PW_PANEL_MAX 48                /* widest panel */
 size_t infer_pw_packed_floats(int64_t M, int64_t K);
 void infer_pw_pack(int64_t M, int64_t K, const float *W, float *dst);
 int64_t infer_pw_panels(int64_t M, int64_t *starts);
@@ -233,6 +234,7 @@ struct irb_params {
 	struct spatial_geom g;         /* the depthwise geometry (in = the block input's H x W) */
 	const float *x;
 	const float *we, *be, *wd, *bd, *wp, *bp;
+	const float *wep, *wpp;        /* we and wp packed by infer_pw_pack, or NULL: chunk mode uses them */
 	struct infer_act acte, actd, actp;
 	const float *res;              /* added to the output after actp (a residual of the output's shape), or NULL */
 	float *y;

@@ -54,6 +54,8 @@ levels(enum infer_cpu_level *out)
 	return n;
 }
 
+static int has_pw_kernel(void);
+
 Test(infer_kernels, sgemm_matches_reference_on_odd_shapes)
 {
 	static const int Ms[] = { 1, 5, 6, 7, 12, 13, 25, 33 }, Ns[] = { 1, 15, 16, 17, 19, 50, 52, 129, 196 }, Ks[] = { 1, 3, 255, 256, 257, 600 };
@@ -453,7 +455,7 @@ check_irb(int64_t N, int64_t C, int64_t E, int64_t M, int64_t H, int64_t W, int6
 	enum infer_cpu_level lv[4];
 	int nl = levels(lv);
 	size_t ysz;
-	float *x, *we = NULL, *be = NULL, *wd, *bd, *wp, *bp, *want, *got;
+	float *x, *we = NULL, *be = NULL, *wd, *bd, *wp, *bp, *want, *got, *wep = NULL, *wpp = NULL;
 
 	p.g = geom(H, W, 3, 3, s, 1, pads);
 	if (p.g.out[1] < 1 || p.g.out[2] < 1)
@@ -481,13 +483,28 @@ check_irb(int64_t N, int64_t C, int64_t E, int64_t M, int64_t H, int64_t W, int6
 	p.y = want;
 	p.threads = 1;
 	cr_assert_eq(infer_irb_ref(&p), 0);
+	/* Packed weights for the small-map 1x1 kernel: chunk mode uses them at the AVX-512 level. */
+	if (has_pw_kernel()) {
+		wpp = aligned_alloc(64, (infer_pw_packed_floats(M, p.E) * sizeof(float) + 63) / 64 * 64);
+		cr_assert_not_null(wpp);
+		infer_pw_pack(M, p.E, wp, wpp);
+		if (we != NULL) {
+			wep = aligned_alloc(64, (infer_pw_packed_floats(p.E, C) * sizeof(float) + 63) / 64 * 64);
+			cr_assert_not_null(wep);
+			infer_pw_pack(p.E, C, we, wep);
+		}
+	}
 	for (int l = 0; l < nl; l++)
-		for (int t = 1; t <= 4; t++) {
+		for (int t = 1; t <= 6; t++) {
 			float *work;
 			int64_t nw;
-			/* Threads 1-2 by rows, 3-4 (as 1-2) by channel chunks. */
-			p.threads = t > 2 ? t - 2 : t;
+			/* Threads 1-2 by rows, 3-4 (as 1-2) by channel chunks, 5-6 by chunks with packed weights. */
+			if (t > 4 && wpp == NULL)
+				break;
+			p.threads = (t - 1) % 2 + 1;
 			p.mode = t > 2 ? IRB_CHUNKS : IRB_ROWS;
+			p.wep = t > 4 ? wep : NULL;
+			p.wpp = t > 4 ? wpp : NULL;
 			nw = infer_irb_work(&p);
 			cr_assert_gt(nw, 0);
 			work = aligned_alloc(64, (size_t)nw * sizeof(float));
@@ -502,12 +519,14 @@ check_irb(int64_t N, int64_t C, int64_t E, int64_t M, int64_t H, int64_t W, int6
 			for (size_t i = 0; i < ysz; i++)
 				cr_assert(fabsf(got[i] - want[i]) <= 1e-4f * (1.0f + fabsf(want[i])),
 				    "%s %s threads %d N%lld C%lld E%lld M%lld %lldx%lld s%lld pads %lld,%lld,%lld,%lld: y[%zu] = %g, "
-				    "want %g", infer_cpu_level_name(lv[l]), p.mode == IRB_CHUNKS ? "chunks" : "rows", p.threads, (long long)N, (long long)C, (long long)E, (long long)M,
+				    "want %g", infer_cpu_level_name(lv[l]), p.mode == IRB_CHUNKS ? (p.wpp != NULL ? "packed chunks" : "chunks") : "rows", p.threads, (long long)N, (long long)C, (long long)E, (long long)M,
 				    (long long)H, (long long)W, (long long)s, (long long)pads[0], (long long)pads[1],
 				    (long long)pads[2], (long long)pads[3], i, got[i], want[i]);
 			free(work);
 		}
 	cr_assert_eq(infer_irb_fast(&p, NULL, CPU_REFERENCE), 1, "the reference level has no fused path");
+	free(wep);
+	free(wpp);
 	free(x);
 	free(we);
 	free(be);

@@ -87,15 +87,32 @@ infer_irb_plan(const struct irb_params *p)
 	return infer_nthreads(p->threads) > 1 && in < CHUNKS_MAX_BYTES ? IRB_CHUNKS : IRB_NONE;
 }
 
+/* Whether chunk mode expands with the packed small-map kernel (pointwise.c): its chunks are then whole
+ * panels of the packed expansion weights. */
+static int
+packed_expand(const struct irb_params *p, enum infer_cpu_level lvl)
+{
+	return p->we != NULL && p->wep != NULL && lvl >= CPU_AVX512 &&
+	    infer_pw_wins(p->E, p->C, p->g.in[1] * p->g.in[2]);
+}
+
 /* Channels per chunk (chunk mode): a multiple of 8 within CHUNK_BYTES, with a chunk count that is a multiple
- * of the thread count so that the threads get equal shares. */
+ * of the thread count so that the threads get equal shares. With a packed expansion, *pp (else 0) is the
+ * number of its panels per chunk instead, and the result the widest chunk. */
 static int64_t
-chunk_channels(const struct irb_params *p, int nt)
+chunk_channels(const struct irb_params *p, int nt, enum infer_cpu_level lvl, int64_t *pp)
 {
 	int64_t per = (p->g.in[1] * p->g.in[2] + p->g.out[1] * p->g.out[2]) * (int64_t)sizeof(float);
 	int64_t n = (p->E * per + CHUNK_BYTES - 1) / CHUNK_BYTES, ec;
 
 	n = (n + nt - 1) / nt * nt;
+	*pp = 0;
+	if (packed_expand(p, lvl)) {
+		int64_t q = infer_pw_panels(p->E, NULL);
+		*pp = (q + n - 1) / n;
+		ec = *pp * PW_PANEL_MAX;
+		return ec < p->E ? ec : p->E;
+	}
 	ec = (p->E + n - 1) / n;
 	ec = (ec + 7) / 8 * 8;
 	return ec < p->E ? ec : p->E;
@@ -105,17 +122,18 @@ chunk_channels(const struct irb_params *p, int nt)
  * mode) a partial output. */
 struct band_work {
 	int64_t R, erows, ec, e_n, d_n, s_n, y_n;
+	int64_t pp;        /* chunk mode with a packed expansion: its panels per chunk, else 0 */
 };
 
 static void
-band_work_of(const struct irb_params *p, int nt, struct band_work *bw)
+band_work_of(const struct irb_params *p, int nt, enum infer_cpu_level lvl, struct band_work *bw)
 {
 	struct conv_params dp = { .N = 1, .C = 1, .M = 1, .G = 1, .g = p->g };
 	int64_t W = p->g.in[2], OW = p->g.out[2];
 
 	memset(bw, 0, sizeof(*bw));
 	if (infer_irb_plan(p) == IRB_CHUNKS) {
-		bw->ec = chunk_channels(p, nt);
+		bw->ec = chunk_channels(p, nt, lvl, &bw->pp);
 		bw->R = p->g.out[1];
 		bw->erows = p->g.in[1];
 		bw->y_n = (p->M * p->g.out[1] * OW + 15) / 16 * 16;
@@ -135,11 +153,14 @@ band_work_of(const struct irb_params *p, int nt, struct band_work *bw)
 int64_t
 infer_irb_work(const struct irb_params *p)
 {
-	struct band_work bw;
+	struct band_work bw, bw2;
 	int nt = infer_nthreads(p->threads);
 
-	band_work_of(p, nt, &bw);
-	return (int64_t)nt * (bw.e_n + bw.d_n + bw.s_n + bw.y_n);
+	/* Enough for either chunk layout (packed panels or multiples of 8), whichever level runs it. */
+	band_work_of(p, nt, CPU_AVX512, &bw);
+	band_work_of(p, nt, CPU_AVX2, &bw2);
+	return (int64_t)nt * (bw.e_n + bw.d_n + bw.s_n + bw.y_n > bw2.e_n + bw2.d_n + bw2.s_n + bw2.y_n ?
+	    bw.e_n + bw.d_n + bw.s_n + bw.y_n : bw2.e_n + bw2.d_n + bw2.s_n + bw2.y_n);
 }
 
 /* Chunk mode for image n: each thread expands, filters and projects whole chunks of channels, summing its
@@ -150,10 +171,19 @@ run_chunks(const struct irb_params *p, int64_t n, float *work, const struct band
 {
 	const struct spatial_geom *g = &p->g;
 	int64_t HW = g->in[1] * g->in[2], OHW = g->out[1] * g->out[2], nch = (p->E + bw->ec - 1) / bw->ec;
+	int64_t q = bw->pp > 0 ? infer_pw_panels(p->E, NULL) : 0;
+	int64_t starts[q + 1];
+	int packed_proj = p->wpp != NULL && lvl >= CPU_AVX512 && infer_pw_wins(p->M, p->E, OHW);
 	int64_t per = bw->e_n + bw->d_n + bw->s_n + bw->y_n;
 	const float *x = p->x + n * p->C * HW;
 	float *y = p->y + n * p->M * OHW;
 	unsigned char used[64] = { 0 };
+
+	/* With a packed expansion a chunk is pp whole panels of it (their widths differ at the end). */
+	if (bw->pp > 0) {
+		infer_pw_panels(p->E, starts);
+		nch = (q + bw->pp - 1) / bw->pp;
+	}
 
 	if (nt > (int)sizeof(used))
 		nt = (int)sizeof(used);
@@ -174,19 +204,33 @@ run_chunks(const struct irb_params *p, int64_t n, float *work, const struct band
 		for (int64_t k = 0; k < nch; k++) {
 			int64_t c0 = k * bw->ec, ec = p->E - c0 < bw->ec ? p->E - c0 : bw->ec;
 			const float *src = x + c0 * HW;
+			if (bw->pp > 0) {
+				c0 = starts[k * bw->pp];
+				ec = starts[(k + 1) * bw->pp < q ? (k + 1) * bw->pp : q] - c0;
+				src = x + c0 * HW;
+			}
 			if (p->we != NULL) {
-				infer_sgemm(lvl, ec, HW, p->C, p->we + c0 * p->C, p->C, x, HW, ebuf, HW,
-				    p->be != NULL ? p->be + c0 : NULL, &p->acte, 1);
+				struct pw_gemm pg = { .wp = p->wep, .M = p->E, .K = p->C, .m0 = c0, .m1 = c0 + ec, .k0 = 0,
+					.k1 = p->C, .N = HW, .b = x, .ldb = HW, .c = ebuf, .ldc = HW,
+					.bias = p->be != NULL ? p->be + c0 : NULL, .act = &p->acte, .threads = 1 };
+				if (bw->pp == 0 || infer_pw_gemm(lvl, &pg) != 0)
+					infer_sgemm(lvl, ec, HW, p->C, p->we + c0 * p->C, p->C, x, HW, ebuf, HW,
+					    p->be != NULL ? p->be + c0 : NULL, &p->acte, 1);
 				src = ebuf;
 			}
 			infer_dw3x3_planes(&dp, src, HW, p->wd + c0 * 9, p->bd != NULL ? p->bd + c0 : NULL, dbuf, OHW, ec,
 			    scratch, fresh, lvl);
 			fresh = 0;
 			/* The projection's columns c0..c0+ec of its weights times this chunk's planes. */
-			if (!used[tid])
-				infer_sgemm(lvl, p->M, OHW, ec, p->wp + c0, p->E, dbuf, OHW, part, OHW, NULL, NULL, 1);
-			else
-				(void)infer_sgemm_acc(lvl, p->M, OHW, ec, p->wp + c0, p->E, dbuf, OHW, part, OHW, 1);
+			struct pw_gemm pg = { .wp = p->wpp, .M = p->M, .K = p->E, .m0 = 0, .m1 = p->M, .k0 = c0,
+				.k1 = c0 + ec, .N = OHW, .b = dbuf, .ldb = OHW, .c = part, .ldc = OHW,
+				.accumulate = used[tid], .threads = 1 };
+			if (!packed_proj || infer_pw_gemm(lvl, &pg) != 0) {
+				if (!used[tid])
+					infer_sgemm(lvl, p->M, OHW, ec, p->wp + c0, p->E, dbuf, OHW, part, OHW, NULL, NULL, 1);
+				else
+					(void)infer_sgemm_acc(lvl, p->M, OHW, ec, p->wp + c0, p->E, dbuf, OHW, part, OHW, 1);
+			}
 			used[tid] = 1;
 		}
 		/* The implicit barrier above: every partial is complete. Sum them with the bias and activation. */
@@ -225,7 +269,7 @@ infer_irb_fast(const struct irb_params *p, float *work, enum infer_cpu_level lvl
 	if (lvl == CPU_REFERENCE || g->in[0] != 1 || g->k[0] != 1 || g->k[1] != 3 || g->k[2] != 3 ||
 	    g->d[1] != 1 || g->d[2] != 1 || OH < 1 || OW < 1)
 		return 1;
-	band_work_of(p, nt, &bw);
+	band_work_of(p, nt, lvl, &bw);
 	if (infer_irb_plan(p) == IRB_CHUNKS) {
 		for (int64_t n = 0; n < p->N; n++)
 			run_chunks(p, n, work, &bw, nt, lvl);

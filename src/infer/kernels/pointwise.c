@@ -21,7 +21,7 @@
  * the pixels of a channel together: done in registers, 8x8 blocks at a time.
  */
 
-#define PW_PANEL 48 /* channels per weight panel (3 zmm) */
+#define PW_PANEL PW_PANEL_MAX /* channels per weight panel (3 zmm) */
 #define PW_TILE 8   /* pixels per tile */
 
 /* Widths of the panels for M channels: 48 while more than 64 remain, then one or two panels of at most 32
