@@ -185,6 +185,10 @@ pw_tile(int P, int J, int64_t K, const float *wp, const float *b, int64_t ldb, c
 					acc[p][j] = _mm512_add_ps(acc[p][j], bias);
 					if (act == ACT_CLAMP)
 						acc[p][j] = _mm512_min_ps(_mm512_max_ps(acc[p][j], lo), hi);
+					else if (act == ACT_HARDSWISH) /* x * clamp(x/6 + 1/2, 0, 1), as act.c */
+						acc[p][j] = _mm512_mul_ps(acc[p][j], _mm512_min_ps(_mm512_max_ps(_mm512_fmadd_ps(acc[p][j],
+						    _mm512_set1_ps(1.0f / 6.0f), _mm512_set1_ps(0.5f)), _mm512_setzero_ps()),
+						    _mm512_set1_ps(1.0f)));
 				}
 			}
 		}
@@ -210,7 +214,7 @@ pw_tile(int P, int J, int64_t K, const float *wp, const float *b, int64_t ldb, c
 					_mm256_storeu_ps(cr, v);
 				else
 					_mm256_mask_storeu_ps(cr, pm, v);
-				if (act != ACT_NONE && act != ACT_CLAMP)
+				if (act == ACT_HSWISH_SCALED)
 					infer_act_apply(o->act, cr, P);
 			}
 		}
