@@ -1,4 +1,4 @@
-/* avx2.h: the small AVX2 helpers the CPU kernels share (even/odd halves of 16 floats, partial stores, lane masks), defined inline for each kernel file. */
+/* avx2.h: the small AVX2 helpers the CPU kernels share (even/odd halves of 16 floats, partial stores, lane masks, 8x8 transposes), defined inline for each kernel file. */
 #ifndef PW_INFER_KERNELS_AVX2_H
 #define PW_INFER_KERNELS_AVX2_H
 
@@ -65,6 +65,29 @@ pw_store_part(float *y, __m256 v, int64_t n)
 	}
 	if (n >= 1)
 		_mm_store_ss(y, q);
+}
+
+/* Transposes the 8x8 block r[0..7] in place: r[i] lane j becomes r[j] lane i. */
+__attribute__((target("avx2,fma"))) static inline void
+pw_transpose8(__m256 *r)
+{
+	__m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+	__m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+	__m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+	__m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+	__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+	__m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+	__m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+	__m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+
+	r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
+	r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
+	r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
+	r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
+	r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
+	r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
+	r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
+	r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
 }
 #endif
 

@@ -378,29 +378,6 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
  * output planes. A group of fewer than 8 channels (C % 8) repeats its last channel in the unused lanes and
  * stores only its own. */
 
-/* Transposes the 8x8 block r[0..7] in place: r[i] lane j becomes r[j] lane i. */
-__attribute__((target("avx2,fma"))) static inline void
-dwi_transpose8(__m256 *r)
-{
-	__m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-	__m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-	__m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-	__m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-	__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-	__m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-	__m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-	__m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-
-	r[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-	r[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-	r[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-	r[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-	r[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-	r[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-	r[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-	r[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 /* Rows and columns of the interleaved scratch: the padded window every output reads, (O-1)*s + 3. */
 static void
 dwi_size(const struct conv_params *p, int64_t *rows, int64_t *cols)
@@ -459,7 +436,7 @@ dwi_pack(const struct conv_params *p, const float *const *xs, float *t, int64_t 
 #pragma GCC unroll 8
 			for (int j = 0; j < 8; j++)
 				v[j] = _mm256_maskload_ps(xs[j] + off, m);
-			dwi_transpose8(v);
+			pw_transpose8(v);
 			for (int i = 0; i < 4; i++)
 				if (i < nx)
 					_mm256_store_ps(d + i * 8, v[i]);
@@ -512,7 +489,7 @@ dwi_store8(__m256 *v, int64_t b, int64_t n, enum infer_act_kind act, __m256 lo, 
 #pragma GCC unroll 8
 	for (int i = 0; i < 8; i++)
 		v[i] = dwi_act(v[i], act, lo, hi);
-	dwi_transpose8(v);
+	pw_transpose8(v);
 #pragma GCC unroll 8
 	for (int j = 0; j < 8; j++) {
 		if (j >= nch)

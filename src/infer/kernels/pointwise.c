@@ -1,6 +1,5 @@
 /* pointwise.c: 1x1 convolutions on small maps (AVX-512) with the weights packed once into channel panels, output channels along the vector and pixels broadcast. */
 #include <stdlib.h>
-#include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -8,6 +7,7 @@
 #endif
 
 #include "internal.h"
+#include "avx2.h"
 
 /*
  * Why a second GEMM shape: the 14x14 and 7x7 layers of a MobileNet multiply many weights (up to 1280 x 320)
@@ -98,29 +98,6 @@ infer_pw_pack(int64_t M, int64_t K, const float *W, float *dst)
 #ifdef PW_X86
 #define PW_T512 __attribute__((target("avx512f,avx512vl,avx512dq,fma")))
 
-/* Transposes 8 rows of 8 floats (r[p] = pixel p's 8 channels) into out[c] = channel c's 8 pixels. */
-PW_T512 static inline void
-transpose8(const __m256 *r, __m256 *out)
-{
-	__m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
-	__m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
-	__m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
-	__m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
-	__m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
-	__m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
-	__m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
-	__m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
-
-	out[0] = _mm256_permute2f128_ps(u0, u4, 0x20);
-	out[1] = _mm256_permute2f128_ps(u1, u5, 0x20);
-	out[2] = _mm256_permute2f128_ps(u2, u6, 0x20);
-	out[3] = _mm256_permute2f128_ps(u3, u7, 0x20);
-	out[4] = _mm256_permute2f128_ps(u0, u4, 0x31);
-	out[5] = _mm256_permute2f128_ps(u1, u5, 0x31);
-	out[6] = _mm256_permute2f128_ps(u2, u6, 0x31);
-	out[7] = _mm256_permute2f128_ps(u3, u7, 0x31);
-}
-
 /* What a tile does with its sums: C = act(sum + bias), or C += sum (accumulate: no bias, no activation). */
 struct pw_out {
 	float *c;                 /* C at (first channel of the panel, first pixel of the tile) */
@@ -195,12 +172,12 @@ pw_tile(int P, int J, int64_t K, const float *wp, const float *b, int64_t ldb, c
 		/* Two 8x8 transposes: channels c0..c0+7 from the low halves, c0+8..c0+15 from the high ones. */
 #pragma GCC unroll 2
 		for (int h = 0; h < 2; h++) {
-			__m256 r[8], t[8];
+			__m256 t[8];
 #pragma GCC unroll 8
 			for (int p = 0; p < PW_TILE; p++)
-				r[p] = p < P ? (h == 0 ? _mm512_castps512_ps256(acc[p][j]) : _mm512_extractf32x8_ps(acc[p][j], 1))
+				t[p] = p < P ? (h == 0 ? _mm512_castps512_ps256(acc[p][j]) : _mm512_extractf32x8_ps(acc[p][j], 1))
 				    : _mm256_setzero_ps();
-			transpose8(r, t);
+			pw_transpose8(t);
 #pragma GCC unroll 8
 			for (int c = 0; c < 8; c++) {
 				int64_t ch = c0 + 8 * h + c;
