@@ -79,6 +79,10 @@ struct cpu_compiled {
 	/* Packed weights of the 1x1 convs for the small-map kernel (pointwise.c): node i's at pw_block + pw_off[i]
 	 * (-1: not a candidate), packed the first time node i runs on a small map. The block is reserved at the
 	 * first packing for every candidate; pages of nodes that never run small are never touched. */
+	/* resadd[i] >= 0: node i is a 1x1 Conv whose output only the next node reads, an Add of it and value
+	 * resadd[i] (a block's residual): when node i runs alone the sum is made in its epilogue, while each part
+	 * of the output is in cache, and the Add is skipped. */
+	int *resadd;
 	int64_t *pw_off;
 	unsigned char *pw_ready;
 	float *pw_block;
@@ -292,6 +296,19 @@ is_residual_add(const pw_subgraph *sg, const int *uses, const pw_node *n, int v,
 	    private_value(sg, uses, v);
 }
 
+/* How many times each value is read by the nodes of sg (calloc'd, n_values + 1 entries), or NULL. */
+static int *
+count_uses(const pw_subgraph *sg)
+{
+	int *uses = calloc((size_t)sg->n_values + 1, sizeof(int));
+
+	for (int i = 0; uses != NULL && i < sg->n_nodes; i++)
+		for (int j = 0; j < sg->nodes[i].n_inputs; j++)
+			if (sg->nodes[i].inputs[j] >= 0 && sg->nodes[i].inputs[j] < sg->n_values)
+				uses[sg->nodes[i].inputs[j]]++;
+	return uses;
+}
+
 /* Marks the HardSwish chains and the inverted residual blocks (expand -> depthwise -> project, or depthwise
  * -> project, each with its residual Add when there is one) of sg. Off
  * with the reference kernels (they are what the fused path is tested against) and with PW_INFER_FUSE=0
@@ -304,12 +321,8 @@ find_fusions(const pw_subgraph *sg, signed char *fuse, unsigned char *kind, stru
 
 	if (infer_cpu_level() == CPU_REFERENCE || (env != NULL && strcmp(env, "0") == 0))
 		return 0;
-	if ((uses = calloc((size_t)sg->n_values + 1, sizeof(int))) == NULL)
+	if ((uses = count_uses(sg)) == NULL)
 		return -1;
-	for (int i = 0; i < sg->n_nodes; i++)
-		for (int j = 0; j < sg->nodes[i].n_inputs; j++)
-			if (sg->nodes[i].inputs[j] >= 0 && sg->nodes[i].inputs[j] < sg->n_values)
-				uses[sg->nodes[i].inputs[j]]++;
 	for (int i = 0; i < sg->n_nodes; i++) {
 		const pw_node *a = &sg->nodes[i], *b = i + 1 < sg->n_nodes ? a + 1 : NULL, *c = i + 2 < sg->n_nodes ? a + 2 : NULL;
 		if (b == NULL)
@@ -343,6 +356,35 @@ find_fusions(const pw_subgraph *sg, signed char *fuse, unsigned char *kind, stru
 	return 0;
 }
 
+/* Fills resadd (see struct cpu_compiled): off like the other fusions with the reference kernels and
+ * PW_INFER_FUSE=0. */
+static int
+find_residuals(const pw_subgraph *sg, int *resadd)
+{
+	const char *env = getenv("PW_INFER_FUSE");
+	int *uses;
+
+	for (int i = 0; i < sg->n_nodes; i++)
+		resadd[i] = -1;
+	if (infer_cpu_level() == CPU_REFERENCE || (env != NULL && strcmp(env, "0") == 0))
+		return 0;
+	if ((uses = count_uses(sg)) == NULL)
+		return -1;
+	for (int i = 0; i + 1 < sg->n_nodes; i++) {
+		const pw_node *a = &sg->nodes[i], *b = a + 1;
+		int v = a->outputs[0];
+		if (!is_pointwise(sg, a) || strcmp(b->op_type, "Add") != 0 || b->n_inputs != 2 || b->n_outputs != 1 ||
+		    !private_value(sg, uses, v))
+			continue;
+		if (b->inputs[0] == v && b->inputs[1] >= 0 && b->inputs[1] != v)
+			resadd[i] = b->inputs[1];
+		else if (b->inputs[1] == v && b->inputs[0] >= 0 && b->inputs[0] != v)
+			resadd[i] = b->inputs[0];
+	}
+	free(uses);
+	return 0;
+}
+
 static void
 compiled_free(struct cpu_compiled *cc)
 {
@@ -354,6 +396,7 @@ compiled_free(struct cpu_compiled *cc)
 	free(cc->fuse_kind);
 	free(cc->fuse_act);
 	free(cc->work);
+	free(cc->resadd);
 	free(cc->pw_off);
 	free(cc->pw_ready);
 	free(cc->pw_block);
@@ -430,7 +473,9 @@ cpu_compile(void *ctx, const pw_subgraph *sg, void **compiled, infer_error *err)
 	    (cc->fuse = calloc((size_t)sg->n_nodes + 1, 1)) == NULL ||
 	    (cc->fuse_kind = calloc((size_t)sg->n_nodes + 1, 1)) == NULL ||
 	    (cc->fuse_act = calloc((size_t)sg->n_nodes + 1, sizeof(*cc->fuse_act))) == NULL ||
-	    find_fusions(sg, cc->fuse, cc->fuse_kind, cc->fuse_act) < 0 || plan_pointwise(cc, sg) < 0) {
+	    find_fusions(sg, cc->fuse, cc->fuse_kind, cc->fuse_act) < 0 || plan_pointwise(cc, sg) < 0 ||
+	    (cc->resadd = malloc(((size_t)sg->n_nodes + 1) * sizeof(int))) == NULL ||
+	    find_residuals(sg, cc->resadd) < 0) {
 		compiled_free(cc);
 		infer_err(err, INFER_E_NOMEM, "out of memory compiling for the CPU backend");
 		return -1;
@@ -597,6 +642,12 @@ cpu_execute(void *ctx, void *compiled, pw_exec_env *env, infer_error *err)
 		c.wpack = pointwise_weights(cc, i, env);
 		int fused = cc->fuse[i] == 0 ? 1 : (cc->fuse_kind[i] & FUSE_HSWISH) ?
 		    op_conv_into(&c, &cc->fuse_act[i], cc->sg.nodes[i + 4].outputs[0]) : run_fused(cc, i, env, err);
+		int span = cc->fuse[i];
+		/* Alone, with the residual Add after it: both at once (1: not the shapes it takes, run them apart). */
+		if (fused > 0 && cc->resadd[i] >= 0) {
+			fused = op_conv_residual(&c, &env->values[cc->resadd[i]], cc->sg.nodes[i + 1].outputs[0]);
+			span = 2;
+		}
 		if (fused < 0 || (fused > 0 && infer_op_run(&c) < 0)) {
 			free(in);
 			return -1;
@@ -604,8 +655,8 @@ cpu_execute(void *ctx, void *compiled, pw_exec_env *env, infer_error *err)
 		if (cc->node_ms != NULL)
 			cc->node_ms[i] += now_ms() - t0;
 		if (fused == 0) {
-			/* The block's nodes are done together; the middle values were never allocated. */
-			int last = i + cc->fuse[i] - 1;
+			/* The fused nodes are done together; the middle values were never allocated. */
+			int last = i + span - 1;
 			for (; i < last; i++)
 				if (env->node_done != NULL)
 					env->node_done(env, &cc->sg.nodes[i]);

@@ -151,6 +151,12 @@ void infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, cons
     const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
     int threads);
 
+/* The same, then C += res (res: M x N with C's leading dimension), the residual of a block added to each part
+ * of C right after it is computed. */
+void infer_sgemm_res(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+    const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
+    const float *res, int threads);
+
 /* C += A * B (no bias, no activation), same layout as infer_sgemm. Returns 0, or -1 when out of memory for a
  * packing buffer (C then holds a partial sum). */
 int infer_sgemm_acc(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
@@ -180,6 +186,7 @@ struct pw_gemm {
 	int64_t ldc;
 	const float *bias;
 	const struct infer_act *act;   /* NULL: none */
+	const float *res;              /* added after act (rows like c's, leading dimension ldc), or NULL */
 	int accumulate;
 	int threads;
 };
@@ -195,6 +202,7 @@ struct conv_params {
 	int threads;
 	struct infer_act act;
 	const float *wpack;        /* 1x1, group 1: w packed by infer_pw_pack, or NULL (see pointwise.c) */
+	const float *res;          /* added to y after act (y's shape), or NULL: a block's residual */
 };
 void infer_conv_ref(const struct conv_params *p);
 /* Runs the optimised path for lvl when one applies (2-D; 1x1, im2col+GEMM or depthwise 3x3); returns 0,
@@ -271,6 +279,9 @@ int op_conv(struct op_ctx *c);
 /* The Conv of c with act applied after it (over the whole output, once) and the result stored as value out
  * instead of the node's own output: how the CPU backend runs a Conv fused with the nodes that follow it. */
 int op_conv_into(struct op_ctx *c, const struct infer_act *act, int out);
+/* The Conv of c with res added, written to value out (the residual Add's output, fused by the CPU backend):
+ * 0, -1 on error, or 1 (nothing done) when res is not a float tensor of the output's shape. */
+int op_conv_residual(struct op_ctx *c, const infer_tensor *res, int out);
 int op_gemm(struct op_ctx *c);
 int op_matmul(struct op_ctx *c);
 int op_batchnorm(struct op_ctx *c);

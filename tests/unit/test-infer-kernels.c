@@ -166,7 +166,7 @@ check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, int64_t W, int
 	enum infer_cpu_level lv[4];
 	int nl = levels(lv);
 	size_t ysz;
-	float *x, *w, *b, *want, *got, *wpack = NULL;
+	float *x, *w, *b, *want, *got, *wpack = NULL, *res = NULL, *want_res = NULL;
 
 	p.g = geom(H, W, kh, kw, s, d, pads);
 	if (p.g.out[1] < 1 || p.g.out[2] < 1)
@@ -184,17 +184,24 @@ check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, int64_t W, int
 	p.act = fused == 1 ? clip : fused == 2 ? hswish : (struct infer_act){ .kind = ACT_NONE };
 	p.y = want;
 	infer_conv_ref(&p);
-	/* A 1x1 conv also runs a second time with its weights packed for the small-map kernel (used at the
-	 * AVX-512 level where it wins, the GEMM otherwise: both must match). */
+	/* A 1x1 conv also runs with its weights packed for the small-map kernel (used at the AVX-512 level where
+	 * it wins, the GEMM otherwise: both must match), then both ways with a residual added (a block's Add). */
 	if (G == 1 && kh == 1 && kw == 1 && s == 1 && pads[0] == 0 && pads[1] == 0 && pads[2] == 0 && pads[3] == 0) {
 		wpack = aligned_alloc(64, (infer_pw_packed_floats(M, C) * sizeof(float) + 63) / 64 * 64);
 		cr_assert_not_null(wpack);
 		infer_pw_pack(M, C, w, wpack);
+		res = rand_buf(ysz);
+		want_res = malloc(ysz * sizeof(float));
+		cr_assert_not_null(want_res);
+		for (size_t i = 0; i < ysz; i++)
+			want_res[i] = want[i] + res[i];
 	}
-	for (int pass = 0; pass < (wpack != NULL ? 2 : 1); pass++)
+	for (int pass = 0; pass < (wpack != NULL ? 4 : 1); pass++)
 	for (int l = 0; l < nl; l++) {
 		int rc;
-		p.wpack = pass == 1 ? wpack : NULL;
+		const float *ref = pass >= 2 ? want_res : want;
+		p.wpack = pass % 2 == 1 ? wpack : NULL;
+		p.res = pass >= 2 ? res : NULL;
 		for (size_t i = 0; i < ysz; i++)
 			got[i] = 1e30f;
 		p.y = got;
@@ -203,13 +210,15 @@ check_conv(int64_t N, int64_t C, int64_t M, int64_t G, int64_t H, int64_t W, int
 		if (rc > 0)
 			continue; /* no fast path for this shape: the reference runs, nothing to compare */
 		for (size_t i = 0; i < ysz; i++)
-			cr_assert(fabsf(got[i] - want[i]) <= 1e-4f * (1.0f + fabsf(want[i])),
-			    "%s N%lld C%lld M%lld G%lld %lldx%lld k%lldx%lld s%lld d%lld pads %lld,%lld,%lld,%lld: "
-			    "y[%zu] = %g, want %g", infer_cpu_level_name(lv[l]), (long long)N, (long long)C, (long long)M,
-			    (long long)G, (long long)H, (long long)W, (long long)kh, (long long)kw, (long long)s,
+			cr_assert(fabsf(got[i] - ref[i]) <= 1e-4f * (1.0f + fabsf(ref[i])),
+			    "%s pass %d N%lld C%lld M%lld G%lld %lldx%lld k%lldx%lld s%lld d%lld pads %lld,%lld,%lld,%lld: "
+			    "y[%zu] = %g, want %g", infer_cpu_level_name(lv[l]), pass, (long long)N, (long long)C,
+			    (long long)M, (long long)G, (long long)H, (long long)W, (long long)kh, (long long)kw, (long long)s,
 			    (long long)d, (long long)pads[0], (long long)pads[1], (long long)pads[2], (long long)pads[3],
-			    i, got[i], want[i]);
+			    i, got[i], ref[i]);
 	}
+	free(res);
+	free(want_res);
 	free(x);
 	free(w);
 	free(b);
@@ -282,6 +291,8 @@ Test(infer_kernels, pointwise_small_map_kernel_matches_reference)
 		const struct infer_act *act = &acts[t % 4];
 		float *W = rand_buf((size_t)(M * K)), *B = rand_buf((size_t)(K * ldb)), *bias = rand_buf((size_t)M);
 		float *C = rand_buf((size_t)(M * ldc)), *want = malloc((size_t)(M * ldc) * sizeof(float));
+		/* A residual (added after the activation) on every other case that does not accumulate. */
+		float *R = !accumulate && t % 2 == 1 ? rand_buf((size_t)(M * ldc)) : NULL;
 		float *wp = aligned_alloc(64, (infer_pw_packed_floats(M, K) * sizeof(float) + 63) / 64 * 64);
 
 		cr_assert(q < 64 && starts[q] == M, "panels of %lld channels end at %lld", (long long)M, (long long)starts[q]);
@@ -302,11 +313,13 @@ Test(infer_kernels, pointwise_small_map_kernel_matches_reference)
 			}
 			if (!accumulate)
 				infer_act_apply(act, want + i * ldc, N);
+			for (int64_t j = 0; R != NULL && j < N; j++)
+				want[i * ldc + j] += R[i * ldc + j];
 		}
 		for (int threads = 1; threads <= 2; threads++) {
 			struct pw_gemm g = { .wp = wp, .M = M, .K = K, .m0 = m0, .m1 = m1, .k0 = k0, .k1 = k1, .N = N,
 				.b = B + k0 * ldb, .ldb = ldb, .c = C + m0 * ldc, .ldc = ldc, .bias = bias + m0, .act = act,
-				.accumulate = accumulate, .threads = threads };
+				.res = R != NULL ? R + m0 * ldc : NULL, .accumulate = accumulate, .threads = threads };
 			float *got = malloc((size_t)(M * ldc) * sizeof(float));
 			cr_assert_not_null(got);
 			memcpy(got, C, (size_t)(M * ldc) * sizeof(float));
@@ -315,9 +328,9 @@ Test(infer_kernels, pointwise_small_map_kernel_matches_reference)
 			for (int64_t i = 0; i < M * ldc; i++) {
 				double mag = 1.0 + fabs(want[i]);
 				cr_assert(got[i] == want[i] || fabs(got[i] - want[i]) <= 1e-5 * mag * (double)(k1 - k0 + 1),
-				    "M%lld K%lld N%lld rows %lld..%lld k %lld..%lld acc %d act %d threads %d: C[%lld][%lld] = %g, "
-				    "want %g", (long long)M, (long long)K, (long long)N, (long long)m0, (long long)m1,
-				    (long long)k0, (long long)k1, accumulate, (int)act->kind, threads, (long long)(i / ldc),
+				    "M%lld K%lld N%lld rows %lld..%lld k %lld..%lld acc %d res %d act %d threads %d: C[%lld][%lld] = "
+				    "%g, want %g", (long long)M, (long long)K, (long long)N, (long long)m0, (long long)m1,
+				    (long long)k0, (long long)k1, accumulate, R != NULL, (int)act->kind, threads, (long long)(i / ldc),
 				    (long long)(i % ldc), got[i], want[i]);
 			}
 			free(got);
@@ -335,6 +348,7 @@ Test(infer_kernels, pointwise_small_map_kernel_matches_reference)
 		free(B);
 		free(bias);
 		free(C);
+		free(R);
 		free(want);
 		free(wp);
 	}

@@ -882,6 +882,10 @@ infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl)
 
 	if (lvl == CPU_REFERENCE || g->in[0] != 1 || g->k[0] != 1 || g->out[0] != 1)
 		return 1;
+	/* A residual is added by the 1x1 path only (the one the CPU backend fuses it with). */
+	if (p->res != NULL && !(kk == 1 && g->s[1] == 1 && g->s[2] == 1 && g->pb[1] == 0 && g->pb[2] == 0 &&
+	    g->pe[1] == 0 && g->pe[2] == 0 && !(Cg == 1 && Mg == 1)))
+		return 1;
 	if (Cg == 1 && Mg == 1 && g->k[1] == 3 && g->k[2] == 3 && g->d[1] == 1 && g->d[2] == 1) {
 		int use_avx2 = 0;
 #ifdef PW_X86
@@ -932,14 +936,15 @@ infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl)
 			if (p->wpack != NULL && p->G == 1 && infer_pw_wins(p->M, p->C, P)) {
 				struct pw_gemm pg = { .wp = p->wpack, .M = p->M, .K = p->C, .m0 = 0, .m1 = p->M, .k0 = 0,
 					.k1 = p->C, .N = P, .b = p->x + n * p->C * isz, .ldb = P, .c = p->y + n * p->M * P, .ldc = P,
-					.bias = p->bias, .act = &p->act, .threads = p->threads };
+					.bias = p->bias, .act = &p->act, .res = p->res != NULL ? p->res + n * p->M * P : NULL,
+					.threads = p->threads };
 				if (infer_pw_gemm(lvl, &pg) == 0)
 					continue;
 			}
 			for (int64_t grp = 0; grp < p->G; grp++)
-				infer_sgemm(lvl, Mg, P, Cg, p->w + grp * Mg * Cg, Cg, p->x + (n * p->C + grp * Cg) * isz, P,
+				infer_sgemm_res(lvl, Mg, P, Cg, p->w + grp * Mg * Cg, Cg, p->x + (n * p->C + grp * Cg) * isz, P,
 				    p->y + (n * p->M + grp * Mg) * P, P, p->bias != NULL ? p->bias + grp * Mg : NULL,
-				    &p->act, p->threads);
+				    &p->act, p->res != NULL ? p->res + (n * p->M + grp * Mg) * P : NULL, p->threads);
 		}
 	}
 	return 0;

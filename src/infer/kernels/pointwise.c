@@ -105,6 +105,7 @@ struct pw_out {
 	int64_t mvalid;           /* channels of the panel that exist (the rest are padding) */
 	const float *bias;        /* at the panel's first channel, or NULL */
 	const struct infer_act *act;
+	const float *res;         /* at the same place as c, or NULL */
 	int accumulate;
 };
 
@@ -187,12 +188,17 @@ pw_tile(int P, int J, int64_t K, const float *wp, const float *b, int64_t ldb, c
 				__m256 v = t[c];
 				if (o->accumulate)
 					v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(pm, cr));
+				else if (o->res != NULL && act != ACT_HSWISH_SCALED)
+					v = _mm256_add_ps(v, _mm256_maskz_loadu_ps(pm, o->res + ch * o->ldc));
 				if (P == PW_TILE)
 					_mm256_storeu_ps(cr, v);
 				else
 					_mm256_mask_storeu_ps(cr, pm, v);
-				if (act == ACT_HSWISH_SCALED)
+				if (act == ACT_HSWISH_SCALED) {
 					infer_act_apply(o->act, cr, P);
+					if (o->res != NULL)
+						infer_binary_f32(OP_ADD, cr, 1, o->res + ch * o->ldc, 1, cr, P);
+				}
 			}
 		}
 	}
@@ -203,14 +209,17 @@ PW_T512 __attribute__((always_inline)) static inline void
 pw_panel(int J, int64_t K, const float *wp, const float *B, int64_t ldb, int64_t n0, int64_t n1, struct pw_out o)
 {
 	float *c = o.c;
+	const float *res = o.res;
 	int64_t n = n0;
 
 	for (; n + PW_TILE <= n1; n += PW_TILE) {
 		o.c = c + n;
+		o.res = res != NULL ? res + n : NULL;
 		pw_tile(PW_TILE, J, K, wp, B + n, ldb, &o);
 	}
 	if (n < n1) {
 		o.c = c + n;
+		o.res = res != NULL ? res + n : NULL;
 		switch (n1 - n) {
 		case 1: pw_tile(1, J, K, wp, B + n, ldb, &o); break;
 		case 2: pw_tile(2, J, K, wp, B + n, ldb, &o); break;
@@ -298,7 +307,8 @@ infer_pw_gemm(enum infer_cpu_level lvl, const struct pw_gemm *g)
 			n1 = g->N;
 		struct pw_out o = { .c = g->c + rel * g->ldc, .ldc = g->ldc,
 			.mvalid = g->m1 - ms[i] < w[i] ? g->m1 - ms[i] : w[i],
-			.bias = g->bias != NULL ? g->bias + rel : NULL, .act = g->act, .accumulate = g->accumulate };
+			.bias = g->bias != NULL ? g->bias + rel : NULL, .act = g->act,
+			.res = g->res != NULL && !g->accumulate ? g->res + rel * g->ldc : NULL, .accumulate = g->accumulate };
 		if (w[i] == 48)
 			pw_panel3(kc, g->wp + off[i], g->b, g->ldb, n0, n1, o);
 		else if (w[i] == 32)

@@ -494,10 +494,19 @@ gemm_block(ukernel_fn ukernel, strip_fn strip, float (*dot)(const float *, const
 	}
 }
 
+/* C[r0..r1) x [jc, jc+nc) += R (same leading dimension as C): the residual of a block, added to a part of C
+ * this thread has just written, while it is in this core's cache. */
+static void
+add_residual(float *C, int64_t ldc, const float *R, int64_t r0, int64_t r1, int64_t jc, int64_t nc)
+{
+	for (int64_t i = r0; i < r1; i++)
+		infer_binary_f32(OP_ADD, C + i * ldc + jc, 1, R + i * ldc + jc, 1, C + i * ldc + jc, nc);
+}
+
 static int
 sgemm_run(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
     const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
-    int threads, int acc)
+    int threads, int acc, const float *res)
 {
 	ukernel_fn ukernel = ukernel_generic;
 	strip_fn strip = NULL;
@@ -511,6 +520,8 @@ sgemm_run(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float
 		act = NULL;
 	if (lvl == CPU_REFERENCE || K == 0) {
 		sgemm_naive(M, N, K, A, lda, B, ldb, C, ldc, bias, act, acc);
+		if (res != NULL)
+			add_residual(C, ldc, res, 0, M, 0, N);
 		return 0;
 	}
 #ifdef PW_X86
@@ -545,6 +556,8 @@ sgemm_run(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float
 			for (int64_t b = 0; b < col_blocks; b++) {
 				int64_t jc = b * NC, nc = N - jc < NC ? N - jc : NC;
 				gemm_block(ukernel, strip, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, 0, M, jc, nc, bp, acc);
+				if (res != NULL)
+					add_residual(C, ldc, res, 0, M, jc, nc);
 			}
 		} else {
 			int64_t bands = row_blocks < 4 * (int64_t)nt ? row_blocks : 4 * (int64_t)nt;
@@ -556,14 +569,19 @@ sgemm_run(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float
 				for (int64_t jc = 0; jc < N; jc += NC)
 					gemm_block(ukernel, strip, dot, mrmax, M, K, A, lda, B, ldb, C, ldc, bias, act, r0, r1, jc,
 					    N - jc < NC ? N - jc : NC, bp, acc);
+				if (res != NULL && r0 < r1)
+					add_residual(C, ldc, res, r0, r1, 0, N);
 			}
 		}
 		free(bp);
 	}
 	/* Out of memory for a packing buffer: redo the whole product the slow way (it overwrites C, so it cannot
 	 * when accumulating: some blocks may already have added to it). */
-	if (nomem && !acc)
+	if (nomem && !acc) {
 		sgemm_naive(M, N, K, A, lda, B, ldb, C, ldc, bias, act, 0);
+		if (res != NULL)
+			add_residual(C, ldc, res, 0, M, 0, N);
+	}
 	return nomem && acc ? -1 : 0;
 }
 
@@ -572,12 +590,20 @@ infer_sgemm(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const flo
     const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
     int threads)
 {
-	(void)sgemm_run(lvl, M, N, K, A, lda, B, ldb, C, ldc, bias, act, threads, 0);
+	(void)sgemm_run(lvl, M, N, K, A, lda, B, ldb, C, ldc, bias, act, threads, 0, NULL);
+}
+
+void
+infer_sgemm_res(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
+    const float *B, int64_t ldb, float *C, int64_t ldc, const float *bias, const struct infer_act *act,
+    const float *res, int threads)
+{
+	(void)sgemm_run(lvl, M, N, K, A, lda, B, ldb, C, ldc, bias, act, threads, 0, res);
 }
 
 int
 infer_sgemm_acc(enum infer_cpu_level lvl, int64_t M, int64_t N, int64_t K, const float *A, int64_t lda,
     const float *B, int64_t ldb, float *C, int64_t ldc, int threads)
 {
-	return sgemm_run(lvl, M, N, K, A, lda, B, ldb, C, ldc, NULL, NULL, threads, 1);
+	return sgemm_run(lvl, M, N, K, A, lda, B, ldb, C, ldc, NULL, NULL, threads, 1, NULL);
 }

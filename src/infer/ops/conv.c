@@ -136,9 +136,11 @@ infer_conv_ref(const struct conv_params *p)
 		}
 }
 
-/* The Conv of c; with act != NULL its output is value out and act runs over it afterwards (op_conv_into). */
+/* The Conv of c; with act != NULL its output is value out and act runs over it afterwards (op_conv_into); with
+ * res != NULL its output is value out and res (of the output's shape, else 1 is returned before anything is
+ * written) is added to it (op_conv_residual). */
 static int
-conv_run(struct op_ctx *c, const struct infer_act *act, int out)
+conv_run(struct op_ctx *c, const struct infer_act *act, int out, const infer_tensor *res)
 {
 	const infer_tensor *X = op_input(c, 0, INFER_DTYPE_FLOAT), *W = op_input(c, 1, INFER_DTYPE_FLOAT);
 	const infer_tensor *Bt = c->n_in > 2 ? c->in[2] : NULL;
@@ -181,7 +183,10 @@ conv_run(struct op_ctx *c, const struct infer_act *act, int out)
 	od[1] = M;
 	for (int i = 0; i < g.nsp; i++)
 		od[2 + i] = g.out[3 - g.nsp + i];
-	if (act == NULL)
+	if (res != NULL && (res->dtype != INFER_DTYPE_FLOAT || res->data == NULL || res->ndim != X->ndim ||
+	    memcmp(res->dims, od, (size_t)X->ndim * sizeof(od[0])) != 0))
+		return 1;
+	if (act == NULL && res == NULL)
 		Y = op_output(c, 0, INFER_DTYPE_FLOAT, X->ndim, od);
 	else if (c->env->alloc_output(c->env, out, INFER_DTYPE_FLOAT, X->ndim, od, c->err) == 0)
 		Y = &c->env->values[out];
@@ -192,15 +197,19 @@ conv_run(struct op_ctx *c, const struct infer_act *act, int out)
 	{
 		struct conv_params p = { .N = N, .C = C, .M = M, .G = G, .g = g, .x = X->data, .w = W->data,
 			.bias = bias, .y = Y->data, .threads = c->threads, .wpack = c->wpack,
+			.res = res != NULL ? res->data : NULL,
 			.act = act == NULL ? infer_act_of(c->node) : (struct infer_act){ .kind = ACT_NONE } };
 		int rc = infer_conv_fast(&p, infer_cpu_level());
 		/* Depthwise with a larger kernel (5x5, 7x7) has its own kernel; the reference runs the rest. */
-		if (rc > 0)
+		if (rc > 0 && res == NULL)
 			rc = infer_dw_kxk_fast(&p, infer_cpu_level());
 		if (rc < 0)
 			return op_fail(c, INFER_E_NOMEM, "out of memory for the convolution's scratch buffers");
-		if (rc > 0)
+		if (rc > 0) {
 			infer_conv_ref(&p);
+			if (res != NULL)
+				infer_binary_f32(OP_ADD, Y->data, 1, res->data, 1, Y->data, infer_tensor_numel(Y));
+		}
 		if (act != NULL)
 			infer_act_apply(act, Y->data, infer_tensor_numel(Y));
 	}
@@ -210,11 +219,17 @@ conv_run(struct op_ctx *c, const struct infer_act *act, int out)
 int
 op_conv(struct op_ctx *c)
 {
-	return conv_run(c, NULL, -1);
+	return conv_run(c, NULL, -1, NULL);
 }
 
 int
 op_conv_into(struct op_ctx *c, const struct infer_act *act, int out)
 {
-	return conv_run(c, act, out);
+	return conv_run(c, act, out, NULL);
+}
+
+int
+op_conv_residual(struct op_ctx *c, const infer_tensor *res, int out)
+{
+	return conv_run(c, NULL, out, res);
 }
