@@ -14,13 +14,15 @@
  * 0.15 ms at 1 thread), and a whole block whose expanded activations are at least ROWS_MIN_BYTES (112x112x96,
  * 4.8 MB: saves 0.2 ms). The 56x56 blocks (1.8 MB) broke even at 1 thread and lost 0.04-0.06 ms at 2 (and
  * broke even at both after the GEMM's short-k path landed): a whole block also carries rows between bands
- * and splits its expand GEMM, a pair does neither. */
+ * and splits its expand GEMM, a pair does neither. With several threads every block from 28x28 up now runs by
+ * rows: after the small-map 1x1 kernel and the fused residual (third session) the 56x56 and 28x28 blocks
+ * measured 0.08 ms faster that way at 2 threads (blocks 2-6, in-process A/B, six rounds), block 2 most. */
 #define PAIR_MIN_BYTES (1024 * 1024)
 #define ROWS_MIN_BYTES (3 * 1024 * 1024)
 
 /* Blocks whose expanded activations are below this run by channel chunks when there are several threads
  * (14x14 and 7x7 maps: 0.01-0.06 ms saved per block at 2 threads); the 28x28 ones (602 KB) lost 0.03-0.05 ms
- * that way (neutral after the interleaved depthwise landed), so the blocks in between run unfused. */
+ * that way (neutral after the interleaved depthwise landed), so they run by rows (above). */
 #define CHUNKS_MAX_BYTES (512 * 1024)
 
 /* Bytes of one channel chunk's expanded and depthwise planes (chunk mode): a quarter of L2, so the chunk, its
@@ -83,8 +85,12 @@ infer_irb_plan(const struct irb_params *p)
 	/* Small maps fit L2 unfused; with several threads, chunks of channels keep each thread's expanded and
 	 * depthwise planes on its own core (unfused, the depthwise and projection read planes the other core
 	 * wrote) and run the block in one parallel region instead of three. At 1 thread chunks measured the same
-	 * as unfused (within 0.02 ms over the model), so the plain path stays. */
-	return infer_nthreads(p->threads) > 1 && in < CHUNKS_MAX_BYTES ? IRB_CHUNKS : IRB_NONE;
+	 * as unfused (within 0.02 ms over the model), so the plain path stays. The 56x56 and 28x28 blocks in
+	 * between run by rows with several threads (each thread a run of bands: its rows stay on its core) and
+	 * unfused with one (see ROWS_MIN_BYTES). */
+	if (infer_nthreads(p->threads) > 1)
+		return in < CHUNKS_MAX_BYTES ? IRB_CHUNKS : IRB_ROWS;
+	return IRB_NONE;
 }
 
 /* Whether chunk mode expands with the packed small-map kernel (pointwise.c): its chunks are then whole
