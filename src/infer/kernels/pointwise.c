@@ -108,6 +108,8 @@ struct pw_out {
 	const struct infer_act *act;
 	const float *res;         /* at the same place as c, or NULL */
 	int accumulate;
+	const char *pf;           /* the slice of the next panel this tile prefetches, pf_step bytes per k, or NULL */
+	int64_t pf_step;
 };
 
 /* The end of a tile: t holds its sums, t[p][c] for pixel p (P of them) and panel channel c (16 J of them).
@@ -211,6 +213,8 @@ pw_tile(int P, int J, int64_t K, const float *wp, const float *b, int64_t ldb, c
 	for (int64_t k = 0; k < K; k++) {
 		__m512 w[3];
 		const float *bk = b + k * ldb;
+		if (o->pf != NULL)
+			_mm_prefetch(o->pf + k * o->pf_step, _MM_HINT_T0);
 #pragma GCC unroll 3
 		for (int j = 0; j < 3; j++)
 			if (j < J)
@@ -248,16 +252,26 @@ pw_panel(int J, int64_t K, const float *wp, const float *B, int64_t ldb, int64_t
 {
 	float *c = o.c;
 	const float *res = o.res;
-	int64_t n = n0;
+	const char *pf = o.pf;
+	int64_t n = n0, tiles = (n1 - n0 + PW_TILE - 1) / PW_TILE, slice = 0;
 
+	/* The next panel (o.pf_step bytes of it) is prefetched a slice per tile, spread over the k loop, so that
+	 * it arrives at a steady rate: read by the first tile alone, a 7x7 layer's panel (up to 184 KB with
+	 * K = 960) came from memory at the bandwidth limit while the other tiles found theirs in L2. */
+	if (pf != NULL) {
+		slice = (o.pf_step + tiles - 1) / tiles;
+		o.pf_step = (slice + K - 1) / K;
+	}
 	for (; n + PW_TILE <= n1; n += PW_TILE) {
 		o.c = c + n;
 		o.res = res != NULL ? res + n : NULL;
+		o.pf = pf != NULL ? pf + (n - n0) / PW_TILE * slice : NULL;
 		pw_tile(PW_TILE, J, K, wp, B + n, ldb, &o);
 	}
 	if (n < n1) {
 		o.c = c + n;
 		o.res = res != NULL ? res + n : NULL;
+		o.pf = pf != NULL ? pf + (n - n0) / PW_TILE * slice : NULL;
 		switch (n1 - n) {
 		case 1: pw_tile(1, J, K, wp, B + n, ldb, &o); break;
 		case 2: pw_tile(2, J, K, wp, B + n, ldb, &o); break;
@@ -347,6 +361,11 @@ infer_pw_gemm(enum infer_cpu_level lvl, const struct pw_gemm *g)
 			.mvalid = g->m1 - ms[i] < w[i] ? g->m1 - ms[i] : w[i],
 			.bias = g->bias != NULL ? g->bias + rel : NULL, .act = g->act,
 			.res = g->res != NULL && !g->accumulate ? g->res + rel * g->ldc : NULL, .accumulate = g->accumulate };
+		/* Each panel prefetches the next one (when one item is the whole panel, as at one thread). */
+		if (splits == 1 && i + 1 < p1) {
+			o.pf = (const char *)(g->wp + off[i + 1]);
+			o.pf_step = (int64_t)w[i + 1] * kc * (int64_t)sizeof(float);
+		}
 		if (w[i] == 48)
 			pw_panel3(kc, g->wp + off[i], g->b, g->ldb, n0, n1, o);
 		else if (w[i] == 32)
