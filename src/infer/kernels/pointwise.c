@@ -52,7 +52,9 @@ panel_widths(int64_t M, int *widths)
  * (MobileNetV2, 1 thread, each layer both ways): every layer of 196 pixels or fewer (14x14, 7x7) gains up to
  * 25 %; at 784 (28x28) the projections (K >= 4 M: 144 or 192 -> 32) gain 15 % while the expansions (32 ->
  * 192) lose 15 % (with K = 32 the transposes at the end of each tile weigh too much); at 3136 (56x56) every
- * layer loses 20-30 % (the activations no longer fit L2 and are read again for every panel).
+ * layer loses 20-30 % (the activations no longer fit L2 and are read again for every panel). Below one tile
+ * of pixels (the 1x1 maps of a squeeze-excite) the GEMM's dot products waste nothing while a tile here would
+ * load all its weights for a few FMAs: MobileNetV3's squeeze-excite convs ran 30-50 % slower here.
  * PW_INFER_PW_PIXELS moves the first limit (the second is 4x it), for measurements. */
 int
 infer_pw_wins(int64_t M, int64_t K, int64_t P)
@@ -65,7 +67,7 @@ infer_pw_wins(int64_t M, int64_t K, int64_t P)
 		lim = e != NULL && e[0] != '\0' ? atoll(e) : 196;
 		__atomic_store_n(&cached, lim, __ATOMIC_RELAXED);
 	}
-	return P <= lim || (P <= 4 * lim && K >= 4 * M);
+	return P >= PW_TILE && (P <= lim || (P <= 4 * lim && K >= 4 * M));
 }
 
 size_t
