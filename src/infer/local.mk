@@ -95,3 +95,11 @@ noinst_PROGRAMS += bench/infer_bench
 bench_infer_bench_SOURCES = bench/infer-bench.c
 bench_infer_bench_CPPFLAGS = $(AM_CPPFLAGS)
 bench_infer_bench_LDADD = $(PW_INFER_LIBS)
+
+# The small-map 1x1 kernel against the GEMM on MobileNetV2's 7x7/14x14 shapes, weights warm and from memory
+# (bench/RESULTS.md "Fourth session"): bench/pointwise-bench [ROUNDS].
+noinst_PROGRAMS += bench/pointwise-bench
+bench_pointwise_bench_SOURCES = bench/pointwise-bench.c
+bench_pointwise_bench_CPPFLAGS = $(PW_INFER_CPPFLAGS)
+bench_pointwise_bench_CFLAGS = $(AM_CFLAGS) $(OPENMP_CFLAGS)
+bench_pointwise_bench_LDADD = $(PW_INFER_LIBS)
