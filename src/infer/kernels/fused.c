@@ -62,6 +62,14 @@ band_height(const struct irb_params *p, int nt)
 		R--;
 	while (R > 1 && (OH + R - 1) / R < chunks_per_image(p, nt))
 		R = (R + 1) / 2;
+	/* With several threads on one image (each a run of consecutive bands) first a height that gives every run
+	 * the same rows, within half of the largest that fits: 28 rows in bands of 8 made runs of 16 and 12 rows
+	 * (the 28x28 blocks scaled 1.55x at 2 threads); balanced, the blocks by rows took 0.057 ms less at 2 threads
+	 * (in-process A/B, six rounds). */
+	if (chunks_per_image(p, nt) > 1)
+		for (best = R; best > R / 2 && best > 1; best--)
+			if (OH % (best * chunks_per_image(p, nt)) == 0)
+				return best;
 	/* Prefer a height whose GEMMs have whole 16-column panels (a ragged panel costs a slow tail), within
 	 * half of the largest height that fits. */
 	for (best = R; best > R / 2 && best > 1; best--)
