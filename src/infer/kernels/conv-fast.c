@@ -334,30 +334,8 @@ dw3x3_plane_pad_avx2(const struct conv_params *p, const float *x, const float *w
 			continue;
 		}
 		for (int64_t ox = 0; ox < OW; ox += 8) {
-			__m256 acc, a0, a1, a2;
-			const float *b0 = r0 + ox * sw, *b1 = b0 + PC, *b2 = b1 + PC;
-			if (sw == 1) {
-				a0 = _mm256_fmadd_ps(wv[0], _mm256_loadu_ps(b0), bv);
-				a1 = _mm256_mul_ps(wv[3], _mm256_loadu_ps(b1));
-				a2 = _mm256_mul_ps(wv[6], _mm256_loadu_ps(b2));
-				a0 = _mm256_fmadd_ps(wv[1], _mm256_loadu_ps(b0 + 1), a0);
-				a1 = _mm256_fmadd_ps(wv[4], _mm256_loadu_ps(b1 + 1), a1);
-				a2 = _mm256_fmadd_ps(wv[7], _mm256_loadu_ps(b2 + 1), a2);
-				a0 = _mm256_fmadd_ps(wv[2], _mm256_loadu_ps(b0 + 2), a0);
-				a1 = _mm256_fmadd_ps(wv[5], _mm256_loadu_ps(b1 + 2), a1);
-				a2 = _mm256_fmadd_ps(wv[8], _mm256_loadu_ps(b2 + 2), a2);
-			} else {
-				a0 = _mm256_fmadd_ps(wv[0], pw_load_even(b0), bv);
-				a1 = _mm256_mul_ps(wv[3], pw_load_even(b1));
-				a2 = _mm256_mul_ps(wv[6], pw_load_even(b2));
-				a0 = _mm256_fmadd_ps(wv[1], pw_load_odd(b0), a0);
-				a1 = _mm256_fmadd_ps(wv[4], pw_load_odd(b1), a1);
-				a2 = _mm256_fmadd_ps(wv[7], pw_load_odd(b2), a2);
-				a0 = _mm256_fmadd_ps(wv[2], pw_load_even(b0 + 2), a0);
-				a1 = _mm256_fmadd_ps(wv[5], pw_load_even(b1 + 2), a1);
-				a2 = _mm256_fmadd_ps(wv[8], pw_load_even(b2 + 2), a2);
-			}
-			acc = _mm256_add_ps(_mm256_add_ps(a0, a1), a2);
+			const float *b[3] = { r0 + ox * sw, r0 + ox * sw + PC, r0 + ox * sw + 2 * PC };
+			__m256 acc = dw_vec8(b, sw, wv, bv);
 			if (p->act.kind == ACT_CLAMP)
 				acc = _mm256_min_ps(_mm256_max_ps(acc, alo), ahi);
 			if (ox + 8 <= OW)
@@ -879,12 +857,14 @@ infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl)
 	const struct spatial_geom *g = &p->g;
 	int64_t Cg = p->C / p->G, Mg = p->M / p->G, P = g->out[1] * g->out[2], isz = g->in[1] * g->in[2];
 	int64_t kk = g->k[1] * g->k[2];
+	/* 1x1, stride 1, unpadded: one GEMM per image and group (the depthwise 1x1 excepted, below). */
+	int pointwise = kk == 1 && g->s[1] == 1 && g->s[2] == 1 && g->pb[1] == 0 && g->pb[2] == 0 && g->pe[1] == 0 &&
+	    g->pe[2] == 0;
 
 	if (lvl == CPU_REFERENCE || g->in[0] != 1 || g->k[0] != 1 || g->out[0] != 1)
 		return 1;
 	/* A residual is added by the 1x1 path only (the one the CPU backend fuses it with). */
-	if (p->res != NULL && !(kk == 1 && g->s[1] == 1 && g->s[2] == 1 && g->pb[1] == 0 && g->pb[2] == 0 &&
-	    g->pe[1] == 0 && g->pe[2] == 0 && !(Cg == 1 && Mg == 1)))
+	if (p->res != NULL && !(pointwise && !(Cg == 1 && Mg == 1)))
 		return 1;
 	if (Cg == 1 && Mg == 1 && g->k[1] == 3 && g->k[2] == 3 && g->d[1] == 1 && g->d[2] == 1) {
 		int use_avx2 = 0;
@@ -927,8 +907,6 @@ infer_conv_fast(const struct conv_params *p, enum infer_cpu_level lvl)
 	} else if (Cg == 1 && Mg == 1) {
 		return 1; /* other depthwise kernels: the reference loop is as good as a 1-row GEMM */
 	} else {
-		int pointwise = kk == 1 && g->s[1] == 1 && g->s[2] == 1 && g->pb[1] == 0 && g->pb[2] == 0 &&
-		    g->pe[1] == 0 && g->pe[2] == 0;
 		if (!pointwise)
 			return conv_im2col(p, lvl);
 		for (int64_t n = 0; n < p->N; n++) {

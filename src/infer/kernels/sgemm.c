@@ -10,7 +10,6 @@
 #include "internal.h"
 
 #define MR 6                 /* rows per tile */
-#define MR_MAX MR             /* row pointers a tile needs */
 #define NR 16
 #define KC 256
 #define NC 192
@@ -451,7 +450,7 @@ gemm_block(ukernel_fn ukernel, strip_fn strip, float (*dot)(const float *, const
 			{
 				int64_t mr = M - i0 < mrmax ? M - i0 : mrmax;
 				int64_t j0 = p * NR, nr = nc - j0 < NR ? nc - j0 : NR;
-				const float *arow[MR_MAX];
+				const float *arow[MR];
 				struct tile_out o = { .c = C + i0 * ldc + jc + j0, .ldc = ldc, .mr = (int)mr, .nr = (int)nr,
 					.bias = bias != NULL ? bias + i0 : NULL, .first = first,
 					.act = kb + kc >= K ? act : NULL };
